@@ -1,0 +1,40 @@
+# model-fleet: `make preview` runs the main job on the dev stack, `make test` runs the suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+STACK ?= dev
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: venv preview check docs docs-check test clean
+
+# A virtualenv with the pinned dependencies, rebuilt when a requirements file changes.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@echo "==> creating $(VENV) with pinned dependencies"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+## Validate the stack and regenerate its docs (what `pulumi preview` does, without the engine).
+preview: venv
+	@echo "==> validating stack $(STACK)"
+	@$(PY) -m components check --stack $(STACK)
+	@echo "==> regenerating docs for stack $(STACK)"
+	@$(PY) -m docsgen --stack $(STACK)
+
+check: venv
+	@$(PY) -m components check --stack $(STACK)
+
+docs: venv
+	@$(PY) -m docsgen --stack $(STACK)
+
+docs-check: venv
+	@$(PY) -m docsgen --stack $(STACK) --check
+
+## The whole test suite.
+test: venv
+	@$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache rendered

@@ -1,0 +1,94 @@
+"""model-fleet: one ModelDeployment per model entry of the stack config, and the docs that go with them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import config
+from components.model_deployment import ModelDeployment
+from components.problems import ConfigError
+from components.spec import SERVICE_MONITOR_CRD, StackSpec
+from docsgen import writer
+
+PROJECT_DIR = Path(__file__).resolve().parent
+
+
+def load() -> config.LoadedStack:
+    stack_path = config.stack_file(PROJECT_DIR, pulumi.get_stack())
+    # The engine hands over decrypted values; the stack file itself tells whether a token was
+    # written in clear.
+    extra = config.plaintext_token_problems(config.read_stack_file(stack_path), stack_path.name) if stack_path.is_file() else []
+    try:
+        return config.load(config.raw_from_pulumi(), source=stack_path.name, extra_problems=extra)
+    except ConfigError as err:
+        # RunError ends the program with this message alone, without a Python traceback.
+        raise pulumi.RunError(err.report()) from None
+
+
+def provider(spec: StackSpec) -> k8s.Provider:
+    settings = spec.kubernetes
+    args: dict = {"namespace": spec.namespace}
+    if settings.render_yaml_to_directory:
+        args["render_yaml_to_directory"] = str(PROJECT_DIR / settings.render_yaml_to_directory)
+    else:
+        if settings.kubeconfig:
+            args["kubeconfig"] = str((PROJECT_DIR / settings.kubeconfig).expanduser())
+        if settings.context:
+            args["context"] = settings.context
+    return k8s.Provider("kubernetes", **args)
+
+
+def docs_plan(spec: StackSpec) -> writer.Plan | None:
+    if not spec.docs.enabled:
+        return None
+    try:
+        return writer.plan(spec, writer.docs_root(spec, PROJECT_DIR))
+    except ConfigError as err:
+        raise pulumi.RunError(err.report()) from None
+
+
+def write_docs(plan: writer.Plan) -> None:
+    changed, deleted = writer.apply(plan)
+    pulumi.log.info(f"docs: {len(changed)} written, {len(deleted)} deleted, {len(plan.writes) - len(changed)} unchanged")
+
+
+def main() -> None:
+    loaded = load()
+    spec = loaded.spec
+    # Planned before any resource is declared, so a docs conflict also stops everything.
+    docs = docs_plan(spec)
+    for warning in loaded.warnings:
+        pulumi.log.warn(warning)
+
+    k8s_provider = provider(spec)
+    opts = pulumi.ResourceOptions(provider=k8s_provider)
+    if spec.kubernetes.create_namespace:
+        namespace = k8s.core.v1.Namespace(
+            "namespace",
+            metadata={"name": spec.namespace, "labels": {"app.kubernetes.io/part-of": "model-fleet"}},
+            # Deleting a namespace deletes every claim in it: kept cached weights would go too.
+            opts=pulumi.ResourceOptions(provider=k8s_provider, retain_on_delete=True),
+        )
+        opts = pulumi.ResourceOptions(provider=k8s_provider, depends_on=[namespace])
+
+    deployments = [
+        ModelDeployment(
+            entry,
+            namespace=spec.namespace,
+            monitoring=spec.monitoring,
+            service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD),
+            opts=opts,
+        )
+        for entry in spec.models
+    ]
+    if docs is not None:
+        write_docs(docs)
+
+    pulumi.export("models", pulumi.Output.all(*[d.details for d in deployments]).apply(lambda items: {i["name"]: i for i in items}))
+    pulumi.export("cluster_status", loaded.facts.status())
+
+
+main()

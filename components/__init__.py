@@ -1,0 +1,1 @@
+"""The model-fleet components: config contract, builders, the ModelDeployment component and the preflight."""

@@ -1,0 +1,92 @@
+"""The commands that run without the Pulumi engine.
+
+    python -m components check  --stack STACK
+    python -m components status --stack STACK [--json]
+    python -m components models --stack STACK [--all] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from components import config, inventory, preflight
+from components.problems import ConfigError
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def check(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
+    _print_warnings(loaded.warnings)
+    count = len(loaded.spec.models)
+    print(f"Pulumi.{args.stack}.yaml: {count} model{'s' if count != 1 else ''} valid, cluster facts from {loaded.facts.source}")
+    return 0
+
+
+def status(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
+    report = {"stack": args.stack, "cluster_status": loaded.facts.status()}
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    s = report["cluster_status"]
+    print(f"cluster ({s['source']}): {s['total_nodes']} nodes, {s['total_gpus']} GPUs")
+    for node in s["gpu_nodes"]:
+        print(f"  {node['node_name']}: {node['gpu_count']} x {node['gpu_type'] or 'unknown GPU'}, {node['total_vram']} VRAM")
+    for key in ("gpu_operator_ok", "aibrix_ok", "kuberay_ok", "envoy_gateway_ok", "prometheus_operator_ok"):
+        print(f"  {key}: {'yes' if s[key] else 'no'}")
+    return 0
+
+
+def models(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
+    spec = loaded.spec
+    if args.all and not spec.kubernetes.live:
+        print("--all lists models found in a live cluster: set model-fleet:kubernetes.kubeconfig or .context", file=sys.stderr)
+        return 2
+    listed = inventory.managed(spec)
+    if args.all:
+        listed = inventory.merge_live(listed, inventory.read_live(spec), spec.namespace)
+    if args.json:
+        print(json.dumps({"models": listed, "total": len(listed)}, indent=2))
+        return 0
+    width = max([len(m["name"]) for m in listed] + [4])
+    for item in listed:
+        managed = "managed" if item["is_managed"] else "unmanaged"
+        print(f"{item['name']:<{width}}  {item['namespace']:<12} {managed:<9}  {item['status']:<12} {item.get('model_id', '')}")
+    print(f"{len(listed)} model{'s' if len(listed) != 1 else ''}")
+    return 0
+
+
+COMMANDS = {"check": check, "status": status, "models": models}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m components", description="Validate a stack and inspect its cluster.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("check", "validate the stack config and run the preflight; exit 1 listing every problem"),
+        ("status", "cluster status: GPU nodes and installed CRDs"),
+        ("models", "models of the stack; with --all also unmanaged ones found in the live cluster"),
+    ):
+        command = sub.add_parser(name, help=help_text)
+        command.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+        command.add_argument("--project-dir", type=Path, default=Path.cwd(), help="where the stack files are")
+        if name != "check":
+            command.add_argument("--json", action="store_true", help="print JSON")
+        if name == "models":
+            command.add_argument("--all", action="store_true", help="include unmanaged models of the live cluster")
+    args = parser.parse_args(argv)
+    try:
+        loaded = config.load_stack_file(args.project_dir, args.stack)
+        return COMMANDS[args.command](loaded, args)
+    except (ConfigError, preflight.PreflightError) as err:
+        print(err.report() if isinstance(err, ConfigError) else f"error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

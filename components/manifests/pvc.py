@@ -1,0 +1,24 @@
+"""The PersistentVolumeClaim holding a model's Hugging Face cache (downloaded weights)."""
+
+from __future__ import annotations
+
+from components.manifests.labels import metadata, pvc_name
+from components.spec import ModelEntry
+
+
+def build(entry: ModelEntry, namespace: str) -> dict:
+    config = entry.deployment_config
+    spec: dict = {
+        "accessModes": [config.pvc_access_mode],
+        "resources": {"requests": {"storage": config.pvc_size}},
+    }
+    if config.storage_class:
+        spec["storageClassName"] = config.storage_class
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        # A WaitForFirstConsumer class binds the claim only once the pod is scheduled, and the
+        # pod is declared after the claim: waiting for Bound here would never finish.
+        "metadata": metadata(entry, namespace, pvc_name(entry), annotations={"pulumi.com/skipAwait": "true"}),
+        "spec": spec,
+    }

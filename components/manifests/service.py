@@ -1,0 +1,19 @@
+"""The ClusterIP Service in front of a model's pods; AIBrix routes to it by the model's name."""
+
+from __future__ import annotations
+
+from components.manifests.labels import metadata, selector
+from components.spec import SERVING_PORT, ModelEntry
+
+
+def build(entry: ModelEntry, namespace: str) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(entry, namespace),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector(entry),
+            "ports": [{"name": "http", "port": SERVING_PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }

@@ -1,0 +1,110 @@
+"""The ModelDeployment component: one model entry as Kubernetes resources, through the builders."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.details import model_details
+from components.inventory import deployment_status
+from components.manifests import deployment, pod_autoscaler, pvc, secret, service, service_monitor
+from components.spec import ModelEntry, MonitoringConfig
+
+TYPE = "model-fleet:index:ModelDeployment"
+
+
+def _status(observed) -> str:
+    """Status words from the Deployment's observed status (absent while previewing or rendering)."""
+    if not observed:
+        return "pending"
+    return deployment_status(getattr(observed, "ready_replicas", None) or 0, getattr(observed, "replicas", None) or 0)
+
+
+class ModelDeployment(pulumi.ComponentResource):
+    def __init__(
+        self,
+        entry: ModelEntry,
+        *,
+        namespace: str,
+        monitoring: MonitoringConfig,
+        service_monitor_enabled: bool,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(TYPE, entry.name, None, opts)
+        name = entry.name
+        config = entry.deployment_config
+        child = pulumi.ResourceOptions(parent=self)
+
+        depends: list[pulumi.Resource] = []
+        if config.hugging_face_token is not None:
+            token = pulumi.Output.secret(config.hugging_face_token.get_secret_value())
+            manifest = secret.build(entry, namespace, token)
+            depends.append(
+                k8s.core.v1.Secret(
+                    f"{name}-hf-token",
+                    metadata=manifest["metadata"],
+                    type=manifest["type"],
+                    string_data=manifest["stringData"],
+                    opts=child,
+                )
+            )
+        if config.enable_pvc:
+            manifest = pvc.build(entry, namespace)
+            depends.append(
+                k8s.core.v1.PersistentVolumeClaim(
+                    f"{name}-hf-cache",
+                    metadata=manifest["metadata"],
+                    spec=manifest["spec"],
+                    # Weights take long to download: by default removing the model keeps them,
+                    # and declaring the model again adopts the same claim.
+                    opts=pulumi.ResourceOptions.merge(
+                        child, pulumi.ResourceOptions(retain_on_delete=config.retain_cache_on_delete)
+                    ),
+                )
+            )
+
+        manifest = deployment.build(entry, namespace)
+        timeout = f"{deployment.rollout_seconds(entry)}s"
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=manifest["metadata"],
+            spec=manifest["spec"],
+            opts=pulumi.ResourceOptions.merge(
+                child,
+                pulumi.ResourceOptions(
+                    depends_on=depends,
+                    custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+                ),
+            ),
+        )
+
+        manifest = service.build(entry, namespace)
+        self.service = k8s.core.v1.Service(
+            f"{name}-service", metadata=manifest["metadata"], spec=manifest["spec"], opts=child
+        )
+
+        if service_monitor_enabled:
+            manifest = service_monitor.build(entry, namespace, monitoring)
+            k8s.apiextensions.CustomResource(
+                f"{name}-servicemonitor",
+                api_version=manifest["apiVersion"],
+                kind=manifest["kind"],
+                metadata=manifest["metadata"],
+                spec=manifest["spec"],
+                opts=child,
+            )
+
+        if config.enable_autoscaling:
+            manifest = pod_autoscaler.build(entry, namespace)
+            k8s.apiextensions.CustomResource(
+                f"{name}-podautoscaler",
+                api_version=manifest["apiVersion"],
+                kind=manifest["kind"],
+                metadata=manifest["metadata"],
+                spec=manifest["spec"],
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.deployment])),
+            )
+
+        details = model_details(entry, namespace)
+        self.details = self.deployment.status.apply(lambda status: {**details, "status": _status(status)})
+        self.register_outputs({"details": self.details})

@@ -1,0 +1,175 @@
+"""Cluster facts (from the stack's inventory or read live) and the checks a fleet must pass on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from components.problems import Problem
+from components.spec import (
+    AIBRIX_CRD,
+    ENVOY_GATEWAY_CRD,
+    GPU_OPERATOR_CRD,
+    KUBERAY_CRD,
+    SERVICE_MONITOR_CRD,
+    GPUNode,
+    ModelEntry,
+    StackSpec,
+    quantity_value,
+)
+
+GPU_RESOURCE = "nvidia.com/gpu"
+# GPU feature discovery labels: product name and per-GPU memory in MiB.
+GFD_PRODUCT_LABEL = "nvidia.com/gpu.product"
+GFD_MEMORY_LABEL = "nvidia.com/gpu.memory"
+
+
+class PreflightError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    source: str  # "inventory", "live" or "none"
+    total_nodes: int = 0
+    gpu_nodes: tuple[GPUNode, ...] = ()
+    crds: frozenset[str] = frozenset()
+
+    @property
+    def known(self) -> bool:
+        return self.source != "none"
+
+    def has_crd(self, name: str) -> bool:
+        return name in self.crds
+
+    def status(self) -> dict:
+        """The cluster status in the deployment API's shape."""
+        nodes = []
+        for node in self.gpu_nodes:
+            item = node.model_dump(exclude_none=True)
+            item.setdefault("available_vram", node.total_vram)
+            nodes.append(item)
+        return {
+            "has_gpus": any(n.gpu_count > 0 for n in self.gpu_nodes),
+            "total_nodes": self.total_nodes,
+            "gpu_nodes": nodes,
+            "total_gpus": sum(n.gpu_count for n in self.gpu_nodes),
+            "gpu_operator_ok": self.has_crd(GPU_OPERATOR_CRD),
+            "aibrix_ok": self.has_crd(AIBRIX_CRD),
+            "kuberay_ok": self.has_crd(KUBERAY_CRD),
+            "envoy_gateway_ok": self.has_crd(ENVOY_GATEWAY_CRD),
+            "prometheus_operator_ok": self.has_crd(SERVICE_MONITOR_CRD),
+            "source": self.source,
+        }
+
+
+def api_client(spec: StackSpec):
+    """A client of the official kubernetes library for the stack's kubeconfig and context."""
+    from kubernetes import config as kube_config
+
+    try:
+        return kube_config.new_client_from_config(
+            config_file=spec.kubernetes.kubeconfig, context=spec.kubernetes.context
+        )
+    except (kube_config.ConfigException, OSError, TypeError) as err:
+        raise PreflightError(f"cannot load kubeconfig {spec.kubernetes.kubeconfig or '~/.kube/config'}: {err}") from err
+
+
+def _node_from_live(node) -> GPUNode | None:
+    capacity = node.status.capacity or {}
+    count = int(capacity.get(GPU_RESOURCE, "0"))
+    if count == 0:
+        return None
+    labels = node.metadata.labels or {}
+    per_gpu_mib = labels.get(GFD_MEMORY_LABEL, "0")
+    total = f"{int(per_gpu_mib) * count}Mi" if per_gpu_mib.isdigit() else "0"
+    return GPUNode(node_name=node.metadata.name, gpu_count=count, gpu_type=labels.get(GFD_PRODUCT_LABEL, ""), total_vram=total)
+
+
+def read_live(spec: StackSpec) -> ClusterFacts:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    api = api_client(spec)
+    try:
+        nodes = client.CoreV1Api(api).list_node(_request_timeout=15).items
+        crds = client.ApiextensionsV1Api(api).list_custom_resource_definition(_request_timeout=15).items
+    except (ApiException, HTTPError, OSError) as err:
+        reason = getattr(err, "reason", None) or err
+        raise PreflightError(f"cannot read the cluster at {api.configuration.host}: {reason}") from err
+    gpu_nodes = tuple(n for n in map(_node_from_live, nodes) if n is not None)
+    return ClusterFacts("live", len(nodes), gpu_nodes, frozenset(c.metadata.name for c in crds))
+
+
+def gather(spec: StackSpec) -> ClusterFacts:
+    if spec.kubernetes.live:
+        return read_live(spec)
+    if spec.cluster is not None:
+        inventory = spec.cluster
+        total = inventory.total_nodes if inventory.total_nodes is not None else len(inventory.gpu_nodes)
+        return ClusterFacts("inventory", total, tuple(inventory.gpu_nodes), frozenset(inventory.crds))
+    return ClusterFacts("none")
+
+
+@dataclass
+class Checked:
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def gpu_floor(entry: ModelEntry) -> tuple[int, str]:
+    """Fewest GPUs one replica runs on, and the VRAM it needs across them."""
+    gpu = entry.requirements.gpu
+    if gpu is not None:
+        return gpu.min_gpus, gpu.min_vram
+    return entry.deployment_config.gpu_count, "0"
+
+
+def node_fits(node: GPUNode, min_gpus: int, min_vram: str) -> bool:
+    if node.gpu_count < min_gpus or node.gpu_count == 0:
+        return False
+    per_gpu = quantity_value(node.total_vram) / Decimal(node.gpu_count)
+    return per_gpu * min_gpus >= quantity_value(min_vram)
+
+
+def min_replicas(entry: ModelEntry) -> int:
+    config = entry.deployment_config
+    return config.autoscaling_config.min_replicas if config.enable_autoscaling else config.replicas
+
+
+def check(spec: StackSpec, facts: ClusterFacts, labels: list[str]) -> Checked:
+    checked = Checked()
+    if not facts.known:
+        checked.warnings.append(
+            "no cluster inventory (model-fleet:cluster) and no live cluster (model-fleet:kubernetes): "
+            "GPU and CRD checks skipped, no ServiceMonitor declared"
+        )
+        return checked
+    if not facts.has_crd(SERVICE_MONITOR_CRD):
+        checked.warnings.append(f"{SERVICE_MONITOR_CRD} not installed: no ServiceMonitor declared")
+
+    for entry, label in zip(spec.models, labels):
+        config = entry.deployment_config
+        if config.enable_autoscaling and not facts.has_crd(AIBRIX_CRD):
+            checked.problems.append(
+                Problem(f"{label} deployment_config.enable_autoscaling", "aibrix CRD not found - required for model deployment")
+            )
+        min_gpus, min_vram = gpu_floor(entry)
+        if min_gpus > 0 and not any(node_fits(n, min_gpus, min_vram) for n in facts.gpu_nodes):
+            checked.problems.append(
+                Problem(
+                    f"{label} requirements.gpu",
+                    f"no GPU node can satisfy the requirements: min {min_gpus} GPUs with {min_vram} VRAM",
+                )
+            )
+
+    demand = [(e.name, min_replicas(e), e.deployment_config.gpu_count) for e in spec.models]
+    needed = sum(replicas * gpus for _, replicas, gpus in demand)
+    total = sum(n.gpu_count for n in facts.gpu_nodes)
+    if needed > total:
+        parts = ", ".join(f"{name} {replicas}x{gpus}" for name, replicas, gpus in demand if replicas * gpus)
+        checked.problems.append(
+            Problem("models", f"the fleet needs {needed} GPUs at its minimum scale but the cluster has {total} ({parts})")
+        )
+    return checked

@@ -1,0 +1,32 @@
+"""Problems found in a stack's config or cluster, reported together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class ConfigError(Exception):
+    """Every problem found in one run; nothing was declared or written."""
+
+    def __init__(self, problems: list[Problem], source: str = "stack config") -> None:
+        super().__init__(problems)
+        self.problems = problems
+        self.source = source
+
+    def __str__(self) -> str:
+        return self.report()
+
+    def report(self) -> str:
+        count = len(self.problems)
+        lines = [f"{self.source}: {count} problem{'s' if count != 1 else ''} found; nothing was changed"]
+        lines += [f"  - {problem}" for problem in self.problems]
+        return "\n".join(lines)

@@ -1,0 +1,276 @@
+"""The stack config contract: one validated pydantic model per part of `model-fleet:*`.
+
+Model entries keep the exact shape and defaults of the deployment API's "Create New Model"
+request body, so a request body pasted as YAML is a valid entry. Fields the API lacks but a
+real deployment needs are added with defaults and described where they are declared.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Literal
+
+from kubernetes.utils.quantity import parse_quantity
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# What the engine, the gateway and every snippet may carry as a model ID: an HF-style id
+# such as `mistralai/Mistral-Nemo-Instruct-2407`. Anything else could break out of the
+# quoted strings in the generated Python and bash snippets.
+MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_DURATION_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+SERVING_PORT = 8000
+AIBRIX_CRD = "podautoscalers.autoscaling.aibrix.ai"
+SERVICE_MONITOR_CRD = "servicemonitors.monitoring.coreos.com"
+GPU_OPERATOR_CRD = "clusterpolicies.nvidia.com"
+KUBERAY_CRD = "rayclusters.ray.io"
+ENVOY_GATEWAY_CRD = "gatewayclasses.gateway.networking.k8s.io"
+
+
+def _quantity(value: str) -> str:
+    try:
+        parse_quantity(value)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a Kubernetes quantity (examples: 500m, 2, 16Gi)")
+    return value
+
+
+def _duration(value: str) -> str:
+    if not GO_DURATION.match(value):
+        raise ValueError(f"'{value}' is not a duration (examples: 30s, 3m, 1h30m)")
+    return value
+
+
+def _label(value: str) -> str:
+    if len(value) > 63 or not DNS1123_LABEL.match(value):
+        raise ValueError(
+            f"'{value}' is not a DNS-1123 label: lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 63 characters"
+        )
+    return value
+
+
+def _one_line(value: str) -> str:
+    if '"' in value or "\n" in value or "\r" in value:
+        raise ValueError("must be one line without double quotes (it becomes a docs page title)")
+    return value
+
+
+Quantity = Annotated[str, AfterValidator(_quantity)]
+Duration = Annotated[str, AfterValidator(_duration)]
+Label = Annotated[str, AfterValidator(_label)]
+OneLine = Annotated[str, AfterValidator(_one_line)]
+
+
+def quantity_value(value: str) -> Decimal:
+    return parse_quantity(value)
+
+
+def duration_seconds(value: str) -> float:
+    return sum(float(n) * _DURATION_SECONDS[unit] for n, unit in _DURATION_PART.findall(value))
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelType(str, Enum):
+    chat = "chat"
+    completion = "completion"
+    embedding = "embedding"
+
+
+class GPURequirement(Strict):
+    min_vram: Quantity = Field("0", description="VRAM the model needs across its `min_gpus` GPUs, e.g. `24Gi`.")
+    min_gpus: int = Field(1, ge=1, description="Fewest GPUs one replica can run on.")
+    max_gpus: int | None = Field(None, ge=1, description="Most GPUs one replica may use; defaults to `min_gpus`.")
+
+    @model_validator(mode="after")
+    def _max_not_below_min(self) -> GPURequirement:
+        if self.max_gpus is not None and self.max_gpus < self.min_gpus:
+            raise ValueError(f"max_gpus {self.max_gpus} is less than min_gpus {self.min_gpus}")
+        return self
+
+    @property
+    def upper(self) -> int:
+        return self.max_gpus if self.max_gpus is not None else self.min_gpus
+
+
+class Requirements(Strict):
+    cpu: Quantity = Field(description="CPU request of one replica, e.g. `2000m`.")
+    memory: Quantity = Field(description="Memory request of one replica, e.g. `16Gi`.")
+    gpu: GPURequirement | None = Field(None, description="GPU needs, checked against the cluster by the preflight.")
+
+
+class AutoscalingConfig(Strict):
+    min_replicas: int = Field(1, ge=0, description="Fewest replicas the autoscaler keeps.")
+    max_replicas: int = Field(10, ge=1, description="Most replicas the autoscaler may run.")
+    target_metric: str = Field("num_requests_running", min_length=1, description="vLLM metric the autoscaler tracks.")
+    target_value: str = Field("40", description="Target value of the metric per pod, a number as a string.")
+    scale_down_delay: Duration = Field("3m", description="How long load must stay low before scaling down.")
+    scaling_strategy: Literal["KPA", "APA", "HPA"] = Field(
+        "KPA", description="AIBrix algorithm. KPA and APA scrape pods directly; HPA needs a custom-metrics adapter."
+    )
+
+    @field_validator("target_value")
+    @classmethod
+    def _positive_number(cls, value: str) -> str:
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if not number > 0:
+            raise ValueError(f"'{value}' is not a number greater than 0")
+        return value
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AutoscalingConfig:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"min_replicas {self.min_replicas} is greater than max_replicas {self.max_replicas}"
+            )
+        return self
+
+
+class EnvVar(Strict):
+    name: str = Field(min_length=1)
+    value: str = ""
+
+
+class Toleration(Strict):
+    key: str | None = None
+    operator: Literal["Equal", "Exists"] = "Equal"
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+
+
+class DeploymentConfig(Strict):
+    image: str = Field(min_length=1, description="Container image of the vLLM server.")
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field("IfNotPresent", description="Kubernetes image pull policy.")
+    command: list[str] = Field(min_length=1, description="Container command, e.g. `[sh]` or `[vllm, serve]`.")
+    args: list[str] = Field(default_factory=list, description="Container arguments; `--served-model-name` is read from here or from `command`.")
+    gpu_count: int = Field(0, ge=0, description="GPUs requested and limited per replica (`nvidia.com/gpu`).")
+    initial_delay_seconds: int = Field(240, ge=0, description="Seconds before the first startup probe; typical model load time.")
+    enable_pvc: bool = Field(False, description="Keep the Hugging Face cache on a PersistentVolumeClaim.")
+    storage_class: str = Field("", description="Storage class of the cache PVC; empty uses the cluster's default class.")
+    enable_autoscaling: bool = Field(False, description="Declare an AIBrix PodAutoscaler for the Deployment.")
+    autoscaling_config: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="Autoscaler bounds and target.")
+    extra_env: list[EnvVar] = Field(default_factory=list, description="Extra environment variables of the vLLM container.")
+    hugging_face_token: SecretStr | None = Field(
+        None, description="HF token for gated models. Set only with `pulumi config set --secret`; it reaches the pod through a Secret."
+    )
+    # Beyond the deployment API: what a real cluster needs.
+    replicas: int = Field(1, ge=0, description="Replicas when autoscaling is off; the autoscaler owns the count otherwise.")
+    startup_timeout_seconds: int = Field(
+        1800, ge=60, description="Whole startup budget (image pull, weight download, load) before the pod is restarted and `pulumi up` gives up."
+    )
+    pvc_size: Quantity = Field("100Gi", description="Size of the cache PVC.")
+    pvc_access_mode: Literal["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"] = Field(
+        "ReadWriteOnce", description="Access mode of the cache PVC; use ReadWriteMany to share weights between replicas on several nodes."
+    )
+    retain_cache_on_delete: bool = Field(
+        True, description="Keep the cache PVC (and its downloaded weights) when the model is removed from the stack."
+    )
+    shm_size: Quantity = Field("2Gi", description="Size of the memory-backed `/dev/shm` (tensor-parallel workers share tensors through it).")
+    node_selector: dict[str, str] = Field(default_factory=dict, description="Node labels the pods must match.")
+    tolerations: list[Toleration] = Field(default_factory=list, description="Taints the pods tolerate, e.g. `nvidia.com/gpu`.")
+
+    @model_validator(mode="after")
+    def _startup_budget(self) -> DeploymentConfig:
+        if self.startup_timeout_seconds <= self.initial_delay_seconds:
+            raise ValueError(
+                f"startup_timeout_seconds {self.startup_timeout_seconds} must be greater than "
+                f"initial_delay_seconds {self.initial_delay_seconds}"
+            )
+        return self
+
+
+class ModelEntry(Strict):
+    name: Label = Field(description="Model name: names every Kubernetes object and must equal `--served-model-name` when autoscaling.")
+    display_name: OneLine = Field(description="Human-readable name shown in the docs, e.g. `Qwen3 Coder 30B`.")
+    description: str = Field("", description="What the model is for.")
+    model_type: ModelType = Field(ModelType.chat, description="`chat`, `completion` or `embedding`: picks the API the snippets call.")
+    huggingface_id: str = Field(min_length=1, description="Hugging Face repository of the weights.")
+    requirements: Requirements = Field(description="Resources of one replica.")
+    deployment_config: DeploymentConfig = Field(description="How the vLLM server runs.")
+    tags: list[str] = Field(default_factory=list, description="Free-form tags, reported in the outputs.")
+    is_public: bool = Field(False, description="Whether the model is offered to everyone, reported in the outputs.")
+
+
+class DocsConfig(Strict):
+    enabled: bool = Field(True, description="Regenerate the docs snippets and pages on every preview.")
+    root: str = Field("docs", min_length=1, description="Docs tree, relative to the project or absolute (an external docs checkout).")
+    api_base_url: str = Field(
+        "https://api.example.com/v1", description="OpenAI-compatible gateway URL the snippets call."
+    )
+    platform_name: str = Field("model-fleet", description="Platform named in snippet comments and the API key prompt.")
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s'\"`$\\]+$", value):
+            raise ValueError(f"'{value}' is not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("platform_name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not re.match(r"^[\w .-]+$", value):
+            raise ValueError(f"'{value}' may hold only letters, digits, spaces, '.', '-' and '_'")
+        return value
+
+
+class GPUNode(Strict):
+    node_name: str = Field(min_length=1)
+    gpu_count: int = Field(ge=0)
+    gpu_type: str = ""
+    total_vram: Quantity = Field(description="Memory of all the node's GPUs together.")
+    available_vram: Quantity | None = None
+
+
+class ClusterInventory(Strict):
+    total_nodes: int | None = Field(None, ge=0, description="Nodes in the cluster; defaults to the number of GPU nodes.")
+    gpu_nodes: list[GPUNode] = Field(default_factory=list, description="GPU nodes, as the status command reports them.")
+    crds: list[str] = Field(default_factory=list, description="Installed CRDs, e.g. `podautoscalers.autoscaling.aibrix.ai`.")
+
+
+class KubernetesConfig(Strict):
+    kubeconfig: str | None = Field(None, description="Path to a kubeconfig; with `context`, the preflight reads the live cluster.")
+    context: str | None = Field(None, description="kubeconfig context to use.")
+    render_yaml_to_directory: str | None = Field(
+        None, description="Write manifests to this directory instead of applying them (no cluster needed)."
+    )
+    create_namespace: bool = Field(True, description="Declare the namespace (kept when the stack is destroyed).")
+
+    @property
+    def live(self) -> bool:
+        return self.render_yaml_to_directory is None and (self.kubeconfig is not None or self.context is not None)
+
+
+class MonitoringConfig(Strict):
+    service_monitor_labels: dict[str, str] = Field(
+        default_factory=dict, description="Extra ServiceMonitor labels; kube-prometheus-stack selects on `release`."
+    )
+    scrape_interval: Duration = Field("30s", description="How often Prometheus scrapes `/metrics`.")
+
+
+class StackSpec(Strict):
+    namespace: Label = Field("jan-models", description="Namespace of every model.")
+    models: list[ModelEntry] = Field(default_factory=list, description="The model entries.")
+    docs: DocsConfig = Field(default_factory=DocsConfig, description="Docs generation.")
+    cluster: ClusterInventory | None = Field(None, description="Cluster facts for the preflight when no live cluster is read.")
+    kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig, description="How to reach the cluster.")
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig, description="Prometheus scraping.")

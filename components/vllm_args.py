@@ -1,0 +1,72 @@
+"""What a vLLM command line says: served model name, model, port.
+
+The container command may be a plain argument list (`[vllm, serve, MODEL, --port, "8000"]`)
+or a shell string (`[sh, -c, "python3 -m vllm.entrypoints.openai.api_server ..."]`); both are
+read the same way, as one stream of tokens.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+
+class VllmArgsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class VllmCommandLine:
+    served_model_name: str | None
+    model: str | None
+    port: str | None
+
+    def model_id(self, huggingface_id: str) -> str:
+        """The model ID clients must send: what vLLM registers the model under."""
+        return self.served_model_name or self.model or huggingface_id
+
+
+def _tokens(command: list[str], args: list[str]) -> list[str]:
+    tokens: list[str] = []
+    for part in [*command, *args]:
+        if any(ch.isspace() for ch in part):
+            try:
+                tokens.extend(shlex.split(part))
+            except ValueError as err:
+                raise VllmArgsError(f"cannot read the shell command line: {err}") from err
+        else:
+            tokens.append(part)
+    return tokens
+
+
+def _flag(tokens: list[str], flag: str) -> str | None:
+    """Value of the first `flag X` or `flag=X`; raises when the flag has no value."""
+    for i, token in enumerate(tokens):
+        if token.startswith(flag + "="):
+            value = token[len(flag) + 1 :]
+            if not value:
+                raise VllmArgsError(f"{flag} flag found but no value provided")
+            return value
+        if token == flag:
+            if i + 1 >= len(tokens) or tokens[i + 1].startswith("--"):
+                raise VllmArgsError(f"{flag} flag found but no value provided")
+            return tokens[i + 1]
+    return None
+
+
+def _serve_positional(tokens: list[str]) -> str | None:
+    """`vllm serve MODEL`: the model may be given positionally."""
+    for i, token in enumerate(tokens[:-1]):
+        if token.rsplit("/", 1)[-1] == "vllm" and tokens[i + 1] == "serve":
+            if i + 2 < len(tokens) and not tokens[i + 2].startswith("-"):
+                return tokens[i + 2]
+    return None
+
+
+def parse(command: list[str], args: list[str]) -> VllmCommandLine:
+    tokens = _tokens(command, args)
+    return VllmCommandLine(
+        served_model_name=_flag(tokens, "--served-model-name"),
+        model=_flag(tokens, "--model") or _serve_positional(tokens),
+        port=_flag(tokens, "--port"),
+    )

@@ -1,0 +1,52 @@
+"""`python -m docsgen --stack STACK [--docs-root DIR] [--check]`: regenerate or check the docs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from components import config
+from components.problems import ConfigError
+from docsgen import writer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m docsgen", description=__doc__)
+    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    parser.add_argument("--docs-root", type=Path, help="docs tree (default: model-fleet:docs.root)")
+    parser.add_argument("--project-dir", type=Path, default=Path.cwd(), help="where the stack files are")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 with a diff when the docs are stale")
+    args = parser.parse_args(argv)
+
+    try:
+        loaded = config.load_stack_file(args.project_dir, args.stack)
+        root = args.docs_root.resolve() if args.docs_root else writer.docs_root(loaded.spec, args.project_dir)
+        plan = writer.plan(loaded.spec, root)
+    except ConfigError as err:
+        print(err.report(), file=sys.stderr)
+        return 1
+    if not loaded.spec.docs.enabled and args.docs_root is None:
+        print(f"docs generation is disabled for stack {args.stack} (model-fleet:docs.enabled)")
+        return 0
+
+    if args.check:
+        patch = writer.diff(plan)
+        if patch:
+            sys.stdout.write(patch)
+            print(f"docs in {root} are out of date: run python -m docsgen --stack {args.stack}", file=sys.stderr)
+            return 1
+        print(f"docs in {root} are up to date ({len(loaded.spec.models)} models)")
+        return 0
+
+    changed, deleted = writer.apply(plan)
+    for path in changed:
+        print(f"wrote {path}")
+    for path in deleted:
+        print(f"deleted {path}")
+    print(f"docs in {root}: {len(changed)} written, {len(deleted)} deleted, {len(plan.writes) - len(changed)} unchanged")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Snippet and page texts for the model entries, through one jinja2 Environment."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import jinja2
+
+from components.details import served_model_id
+from components.spec import ModelEntry, ModelType, StackSpec
+
+ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("docsgen", "templates"),
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    autoescape=False,
+)
+
+
+def _pyliteral(value: dict, indent: int) -> str:
+    """A dict as Python source, indented to sit inside a list literal."""
+    return json.dumps(value, indent=4, ensure_ascii=False).replace("\n", "\n" + " " * indent)
+
+
+ENV.filters["pyliteral"] = _pyliteral
+ENV.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False)
+
+SNIPPETS_DIR = ".snippets"
+INCLUDE_BASE = PurePosixPath("code/get-started/start-building")
+PAGES_DIR = PurePosixPath("get-started/start-building")
+
+ENDPOINTS = {
+    ModelType.chat: "/v1/chat/completions",
+    ModelType.completion: "/v1/completions",
+    ModelType.embedding: "/v1/embeddings",
+}
+KIND_TEXT = {ModelType.chat: "chat completions", ModelType.completion: "text completions", ModelType.embedding: "embeddings"}
+BATCH_PROMPTS = (
+    ("You are an experienced cook.", "What is the ultimate breakfast sandwich?"),
+    ("You are a maths tutor.", "Explain the Pythagorean theorem."),
+    ("You are a multilingual, experienced maths tutor.", "Explain the Pythagorean theorem in Spanish."),
+)
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """One snippet file: which page and section include it, and from where."""
+
+    page: str  # "real-time" or "batch"
+    section: str  # "Python" or "CLI"
+    include: str  # path relative to the snippets folder, as written in `--8<--`
+    template: str
+
+    @property
+    def language(self) -> str:
+        return "python" if self.section == "Python" else "bash"
+
+
+def snippets_for(entry: ModelEntry) -> list[Snippet]:
+    slug, kind = entry.name, entry.model_type.value
+    real_time = INCLUDE_BASE / "real-time"
+    batch = INCLUDE_BASE / "batch"
+    return [
+        Snippet("real-time", "Python", str(real_time / f"real-time-{slug}.py"), f"real-time/{kind}.py.j2"),
+        Snippet("real-time", "CLI", str(real_time / f"real-time-{slug}.md"), f"real-time/{kind}.md.j2"),
+        Snippet("batch", "Python", str(batch / f"batch-jsonl-{slug}.py"), "batch.py.j2"),
+        Snippet("batch", "CLI", str(batch / f"batch-jsonl-{slug}.md"), "batch.md.j2"),
+    ]
+
+
+def _batch_body(model_type: ModelType, model_id: str, system: str, user: str) -> dict:
+    if model_type is ModelType.chat:
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        return {"model": model_id, "messages": messages, "max_completion_tokens": 1000}
+    if model_type is ModelType.completion:
+        return {"model": model_id, "prompt": user, "max_tokens": 200}
+    return {"model": model_id, "input": user}
+
+
+@dataclass(frozen=True)
+class SnippetModel:
+    """Everything a snippet template may use."""
+
+    display_name: str
+    model_id: str
+    model_type: ModelType
+    api_base_url: str
+    platform_name: str
+
+    @property
+    def endpoint(self) -> str:
+        return ENDPOINTS[self.model_type]
+
+    @property
+    def kind_text(self) -> str:
+        return KIND_TEXT[self.model_type]
+
+    @property
+    def batch_requests(self) -> list[dict]:
+        return [
+            {
+                "custom_id": f"request-{i}",
+                "method": "POST",
+                "url": self.endpoint,
+                "body": _batch_body(self.model_type, self.model_id, system, user),
+            }
+            for i, (system, user) in enumerate(BATCH_PROMPTS, start=1)
+        ]
+
+
+def snippet_model(entry: ModelEntry, spec: StackSpec) -> SnippetModel:
+    return SnippetModel(
+        display_name=entry.display_name,
+        model_id=served_model_id(entry),
+        model_type=entry.model_type,
+        api_base_url=spec.docs.api_base_url,
+        platform_name=spec.docs.platform_name,
+    )
+
+
+def render_snippet(snippet: Snippet, model: SnippetModel) -> str:
+    return ENV.get_template(snippet.template).render(m=model)
+
+
+def render_entry(title: str, snippet: Snippet) -> str:
+    """A page entry in the docs' format: a collapsed example holding the included snippet."""
+    return (
+        f'??? example "{title}"\n'
+        "\n"
+        f"    ```{snippet.language}\n"
+        f"    --8<-- '{snippet.include}'\n"
+        "    ```\n"
+    )
+
+
+def render_page(page: str, spec: StackSpec) -> str:
+    return ENV.get_template(f"pages/{page}.md.j2").render(docs=spec.docs)
+
+
+def sort_key(entry: ModelEntry) -> tuple[str, str]:
+    return entry.display_name.casefold(), entry.name

@@ -1,0 +1,66 @@
+"""The one place tests build stack config: the deployment API's example body, with overrides."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DATA = Path(__file__).parent / "data"
+# The "Create New Model" request body of the deployment API, verbatim.
+SEED_REQUEST: dict = json.loads((DATA / "seed_create_request.json").read_text())
+DELETE = object()
+
+INVENTORY = {
+    "total_nodes": 3,
+    "gpu_nodes": [
+        {"node_name": "gpu-node-1", "gpu_count": 2, "gpu_type": "nvidia-a100", "total_vram": "80Gi"},
+        {"node_name": "gpu-node-2", "gpu_count": 1, "gpu_type": "nvidia-l40s", "total_vram": "48Gi"},
+    ],
+    "crds": ["podautoscalers.autoscaling.aibrix.ai", "servicemonitors.monitoring.coreos.com"],
+}
+
+
+def set_path(target: dict, dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for key in parents:
+        target = target.setdefault(key, {})
+    if value is DELETE:
+        target.pop(last, None)
+    else:
+        target[last] = value
+
+
+def entry(name: str = "qwen3-coder-30b", **overrides: Any) -> dict:
+    """A model entry: the seed body without its plaintext token, renamed, with dotted-path overrides.
+
+    entry("m", **{"deployment_config.gpu_count": 2})
+    """
+    body = copy.deepcopy(SEED_REQUEST)
+    del body["deployment_config"]["hugging_face_token"]
+    if name != body["name"]:
+        args = body["deployment_config"]["args"]
+        args[1] = args[1].replace("--served-model-name qwen3-coder-30b", f"--served-model-name {name}")
+        body["name"] = name
+    for dotted, value in overrides.items():
+        set_path(body, dotted, value)
+    return body
+
+
+def stack(*entries: dict, **sections: Any) -> dict:
+    """A raw `model-fleet:*` mapping (keys without the namespace)."""
+    raw: dict = {"cluster": copy.deepcopy(INVENTORY), "models": list(entries or [entry()])}
+    raw.update(sections)
+    return {k: v for k, v in raw.items() if v is not DELETE}
+
+
+def write_stack(project_dir: Path, raw: dict, name: str = "dev", extra: dict | None = None) -> Path:
+    """Write Pulumi.<name>.yaml as a user would, every key under the model-fleet namespace."""
+    config = {f"model-fleet:{key}": value for key, value in raw.items()}
+    config.update(extra or {})
+    path = project_dir / f"Pulumi.{name}.yaml"
+    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    return path
