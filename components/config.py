@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 import types
 import typing
 from dataclasses import dataclass, field
@@ -314,7 +315,9 @@ def _parse(raw: dict[str, Any]) -> _Parsed:
 
 
 def _entry_order(problem: Problem) -> int:
-    """Problems of the stack first, then entry by entry, each in the order found."""
+    """Problems of the stack's sections first, then entry by entry, then those of the whole fleet."""
+    if problem.where == "models":
+        return sys.maxsize
     match = re.match(r"models\[(\d+)\]", problem.where)
     return int(match[1]) + 1 if match else 0
 

@@ -82,7 +82,7 @@ def _node_from_live(node) -> GPUNode | None:
         return None
     labels = node.metadata.labels or {}
     per_gpu_mib = labels.get(GFD_MEMORY_LABEL, "0")
-    total = f"{int(per_gpu_mib) * count}Mi" if per_gpu_mib.isdigit() else "0"
+    total = f"{int(per_gpu_mib) * count if per_gpu_mib.isdigit() else 0}Mi"
     return GPUNode(node_name=node.metadata.name, gpu_count=count, gpu_type=labels.get(GFD_PRODUCT_LABEL, ""), total_vram=total)
 
 

@@ -1,0 +1,228 @@
+"""The pure builders: every field this project specifies, and validity against real schemas."""
+
+from __future__ import annotations
+
+import jsonschema
+import kubernetes_validate
+import pytest
+
+from components import config
+from components.manifests import deployment, labels, pod_autoscaler, pvc, secret, service, service_monitor
+from components.spec import ModelEntry, MonitoringConfig
+from tests import schemas
+from tests.factories import entry
+
+pytestmark = pytest.mark.unit
+NS = "jan-models"
+
+
+def model(**overrides) -> ModelEntry:
+    return config.load({"models": [entry(**overrides)]}, source="t").spec.models[0]
+
+
+def container(manifest: dict) -> dict:
+    (c,) = manifest["spec"]["template"]["spec"]["containers"]
+    return c
+
+
+EXPECTED_LABELS = {
+    "model.aibrix.ai/name": "qwen3-coder-30b",
+    "model.aibrix.ai/port": "8000",
+    "model.aibrix.ai/engine": "vllm",
+    "jan-server.menlo.ai/managed": "true",
+    "app.kubernetes.io/name": "qwen3-coder-30b",
+    "app.kubernetes.io/instance": "qwen3-coder-30b",
+    "app.kubernetes.io/component": "inference-server",
+    "app.kubernetes.io/part-of": "model-fleet",
+    "app.kubernetes.io/managed-by": "pulumi",
+}
+
+
+def all_manifests(m: ModelEntry) -> list[dict]:
+    return [
+        deployment.build(m, NS),
+        service.build(m, NS),
+        service_monitor.build(m, NS, MonitoringConfig(service_monitor_labels={"release": "kps"})),
+        pod_autoscaler.build(m, NS),
+        pvc.build(m, NS),
+        secret.build(m, NS, "placeholder"),
+    ]
+
+
+def test_every_object_is_labelled_and_namespaced():
+    for manifest in all_manifests(model()):
+        assert manifest["metadata"]["namespace"] == NS
+        assert EXPECTED_LABELS.items() <= manifest["metadata"]["labels"].items(), manifest["kind"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"deployment_config.enable_pvc": False, "deployment_config.enable_autoscaling": False, "deployment_config.gpu_count": 1},
+        {"deployment_config.hugging_face_token": "secret", "deployment_config.storage_class": "fast-rwx",
+         "deployment_config.pvc_access_mode": "ReadWriteMany", "deployment_config.node_selector": {"pool": "gpu"},
+         "deployment_config.tolerations": [{"key": "dedicated", "operator": "Equal", "value": "llm", "effect": "NoSchedule"}]},
+    ],
+)
+def test_manifests_validate_against_real_schemas(overrides):
+    for manifest in all_manifests(model(**overrides)):
+        schemas.validate(manifest)
+
+
+def test_schema_check_catches_mistakes():
+    broken = deployment.build(model(), NS)
+    broken["spec"]["template"]["spec"]["containers"][0]["imagePullPolcy"] = "Always"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        schemas.validate(broken)
+    autoscaler = pod_autoscaler.build(model(), NS)
+    autoscaler["spec"]["metricsSources"][0]["port"] = 8000
+    with pytest.raises(jsonschema.ValidationError):
+        schemas.validate(autoscaler)
+    autoscaler = pod_autoscaler.build(model(), NS)
+    autoscaler["spec"]["scalingStrategy"] = "Fast"
+    with pytest.raises(jsonschema.ValidationError):
+        schemas.validate(autoscaler)
+
+
+def test_deployment_runs_the_entrys_vllm_container():
+    manifest = deployment.build(model(), NS)
+    c = container(manifest)
+    assert manifest["metadata"]["name"] == "qwen3-coder-30b"
+    assert c["image"] == "registry.menlo.ai/dockerhub/vllm/vllm-openai:v0.10.2"
+    assert c["imagePullPolicy"] == "IfNotPresent"
+    assert c["command"] == ["sh"]
+    assert c["args"][0] == "-c" and "--served-model-name qwen3-coder-30b" in c["args"][1]
+    assert c["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+    assert c["env"] == [{"name": "CUDA_VISIBLE_DEVICES", "value": "0"}]
+    assert manifest["spec"]["selector"]["matchLabels"] == {"model.aibrix.ai/name": "qwen3-coder-30b", "jan-server.menlo.ai/managed": "true"}
+    assert manifest["spec"]["selector"]["matchLabels"].items() <= manifest["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_resources_come_from_requirements_and_gpu_count():
+    c = container(deployment.build(model(**{"requirements.gpu.max_gpus": 2, "deployment_config.gpu_count": 2}), NS))
+    assert c["resources"] == {
+        "requests": {"cpu": "2000m", "memory": "16Gi", "nvidia.com/gpu": "2"},
+        "limits": {"nvidia.com/gpu": "2"},
+    }
+    no_gpu = container(deployment.build(model(**{"requirements.gpu": None, "deployment_config.gpu_count": 0}), NS))
+    assert no_gpu["resources"] == {"requests": {"cpu": "2000m", "memory": "16Gi"}}
+
+
+def test_probes_give_the_whole_startup_budget_before_a_restart():
+    m = model(**{"deployment_config.initial_delay_seconds": 300, "deployment_config.startup_timeout_seconds": 2400})
+    c = container(deployment.build(m, NS))
+    startup = c["startupProbe"]
+    assert startup["httpGet"] == {"path": "/health", "port": 8000, "scheme": "HTTP"}
+    assert startup["initialDelaySeconds"] == 300
+    # 300 s delay + 210 failures x 10 s = the 2400 s budget.
+    assert startup["initialDelaySeconds"] + startup["failureThreshold"] * startup["periodSeconds"] == 2400
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert c[probe]["httpGet"]["path"] == "/health" and "initialDelaySeconds" not in c[probe]
+
+
+def test_rollout_fits_the_startup_budget():
+    m = model(**{"deployment_config.startup_timeout_seconds": 3600})
+    manifest = deployment.build(m, NS)
+    assert manifest["spec"]["progressDeadlineSeconds"] == deployment.rollout_seconds(m) == 3900
+
+
+def test_update_strategy_never_needs_a_spare_gpu():
+    strategy = deployment.build(model(), NS)["spec"]["strategy"]
+    assert strategy == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+
+
+def test_replicas_left_to_the_autoscaler():
+    assert "replicas" not in deployment.build(model(), NS)["spec"]
+    fixed = model(**{"deployment_config.enable_autoscaling": False, "deployment_config.replicas": 3})
+    assert deployment.build(fixed, NS)["spec"]["replicas"] == 3
+
+
+def test_shm_and_cache_volumes():
+    manifest = deployment.build(model(**{"deployment_config.shm_size": "8Gi"}), NS)
+    pod = manifest["spec"]["template"]["spec"]
+    assert pod["volumes"] == [
+        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}},
+        {"name": "hf-cache", "persistentVolumeClaim": {"claimName": "qwen3-coder-30b-hf-cache"}},
+    ]
+    assert container(manifest)["volumeMounts"] == [
+        {"name": "dshm", "mountPath": "/dev/shm"},
+        {"name": "hf-cache", "mountPath": "/root/.cache/huggingface"},
+    ]
+    without_pvc = deployment.build(model(**{"deployment_config.enable_pvc": False}), NS)
+    assert [v["name"] for v in without_pvc["spec"]["template"]["spec"]["volumes"]] == ["dshm"]
+
+
+def test_token_reaches_the_pod_only_through_the_secret():
+    m = model(**{"deployment_config.hugging_face_token": "hf_plain_for_test"})
+    manifest = deployment.build(m, NS)
+    env = container(manifest)["env"]
+    ref = {"secretKeyRef": {"name": "qwen3-coder-30b-hf-token", "key": "token"}}
+    assert {"name": "HF_TOKEN", "valueFrom": ref} in env
+    assert {"name": "HUGGING_FACE_HUB_TOKEN", "valueFrom": ref} in env
+    assert "hf_plain_for_test" not in repr(manifest)
+    assert secret.build(m, NS, "value")["stringData"] == {"token": "value"}
+    assert secret.build(m, NS, "value")["metadata"]["name"] == labels.secret_name(m)
+
+
+def test_gpu_pods_tolerate_the_gpu_taint_and_honour_scheduling_settings():
+    m = model(**{"deployment_config.node_selector": {"pool": "gpu"}})
+    pod = deployment.build(m, NS)["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"pool": "gpu"}
+    assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    cpu_only = model(**{"requirements.gpu": None, "deployment_config.gpu_count": 0})
+    assert "tolerations" not in deployment.build(cpu_only, NS)["spec"]["template"]["spec"]
+
+
+def test_service():
+    manifest = service.build(model(), NS)
+    assert manifest["metadata"]["name"] == "qwen3-coder-30b"
+    assert manifest["spec"] == {
+        "type": "ClusterIP",
+        "selector": {"model.aibrix.ai/name": "qwen3-coder-30b", "jan-server.menlo.ai/managed": "true"},
+        "ports": [{"name": "http", "port": 8000, "targetPort": "http", "protocol": "TCP"}],
+    }
+
+
+def test_service_monitor_scrapes_metrics_on_the_http_port():
+    manifest = service_monitor.build(model(), NS, MonitoringConfig(service_monitor_labels={"release": "kps"}, scrape_interval="15s"))
+    assert manifest["apiVersion"] == "monitoring.coreos.com/v1"
+    assert manifest["metadata"]["labels"]["release"] == "kps"
+    assert manifest["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "15s"}]
+    assert manifest["spec"]["selector"]["matchLabels"] == labels.selector(model())
+
+
+def test_pod_autoscaler():
+    manifest = pod_autoscaler.build(model(), NS)
+    assert manifest["apiVersion"] == "autoscaling.aibrix.ai/v1alpha1"
+    assert manifest["metadata"]["annotations"] == {
+        "autoscaling.aibrix.ai/scale-down-cooldown-window": "3m",
+        "kpa.autoscaling.aibrix.ai/scale-down-delay": "3m",
+    }
+    assert manifest["spec"] == {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "qwen3-coder-30b"},
+        "minReplicas": 1,
+        "maxReplicas": 8,
+        "scalingStrategy": "KPA",
+        "metricsSources": [
+            {
+                "metricSourceType": "pod",
+                "protocolType": "http",
+                "port": "8000",
+                "path": "/metrics",
+                "targetMetric": "num_requests_running",
+                "targetValue": "40",
+            }
+        ],
+    }
+
+
+def test_pvc_uses_storage_class_size_and_access_mode():
+    default = pvc.build(model(), NS)
+    assert default["metadata"]["name"] == "qwen3-coder-30b-hf-cache"
+    assert default["spec"] == {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "100Gi"}}}
+    custom = pvc.build(
+        model(**{"deployment_config.storage_class": "fast", "deployment_config.pvc_size": "300Gi", "deployment_config.pvc_access_mode": "ReadWriteMany"}),
+        NS,
+    )
+    assert custom["spec"] == {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "300Gi"}}, "storageClassName": "fast"}
