@@ -1,0 +1,29 @@
+# Real-time text completion with Qwen3 Coder 30B on kluster.ai
+import os
+from getpass import getpass
+
+from openai import OpenAI
+
+# Read the API key from the API_KEY environment variable, or ask for it
+api_key = os.environ.get("API_KEY") or getpass("Enter your kluster.ai API key: ")
+
+# Initialize OpenAI client pointing to the kluster.ai API
+client = OpenAI(
+    api_key=api_key,
+    base_url="https://api.kluster.ai/v1",
+)
+
+# Create completion request
+completion = client.completions.create(
+    model="qwen3-coder-30b",
+    prompt="What is the ultimate breakfast sandwich?",
+    max_tokens=200,
+)
+
+# Extract model name and AI-generated text
+model_name = completion.model
+text_response = completion.choices[0].text
+
+# Print response to console
+print(f"\n🔍 AI response (model: {model_name}):")
+print(text_response)

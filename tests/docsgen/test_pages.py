@@ -1,0 +1,149 @@
+"""Merging generated entries into a docs page without touching anything else on it."""
+
+from __future__ import annotations
+
+import pytest
+
+from docsgen import pages
+
+pytestmark = pytest.mark.unit
+
+HAND_PAGE = """\
+---
+title: Perform real-time inference jobs
+---
+
+# Perform real-time inference jobs
+
+Some prose with a code block that looks like headings:
+
+```bash
+# Quickstart snippets
+## Quickstart snippets
+```
+
+## Quickstart snippets
+
+Pick a model.
+
+### Python
+
+??? example "Alpha Hand"
+
+    ```python
+    --8<-- 'code/get-started/start-building/real-time/real-time-alpha.py'
+    ```
+
+??? example "Omega Hand"
+
+    ```python
+    --8<-- 'code/get-started/start-building/real-time/real-time-omega.py'
+    ```
+
+A closing remark in the Python section.
+### CLI
+
+??? example "Alpha Hand"
+
+    ```bash
+    --8<-- 'code/get-started/start-building/real-time/real-time-alpha.md'
+    ```
+## Real-time inference flow
+
+Hand-written text after the section.
+"""
+
+
+def generated(title: str, slug: str) -> dict[str, list[pages.GeneratedEntry]]:
+    def one(language: str, ext: str) -> pages.GeneratedEntry:
+        text = (
+            f'??? example "{title}"\n\n'
+            f"    ```{language}\n"
+            f"    --8<-- 'code/get-started/start-building/real-time/real-time-{slug}.{ext}'\n"
+            "    ```\n"
+        )
+        return pages.GeneratedEntry(title, (title.casefold(),), text)
+
+    return {"Python": [one("python", "py")], "CLI": [one("bash", "md")]}
+
+
+def combine(*parts: dict) -> dict[str, list[pages.GeneratedEntry]]:
+    out: dict[str, list] = {"Python": [], "CLI": []}
+    for part in parts:
+        for section, entries in part.items():
+            out[section] += entries
+    return out
+
+
+def includes(*slugs: str) -> set[str]:
+    return {f"code/get-started/start-building/real-time/real-time-{s}.{e}" for s in slugs for e in ("py", "md")}
+
+
+def key(title: str) -> tuple[str]:
+    return (title.casefold(),)
+
+
+def titles(text: str, section: str) -> list[str]:
+    lines = text.splitlines(keepends=True)
+    quick = pages._section(lines, 2, pages.QUICKSTART)
+    start, end = pages._section(lines, 3, section, quick[0] + 1, quick[1])
+    return [e.title for e in pages._entries(lines, start, end)]
+
+
+def test_generated_entries_go_in_alphabetical_order_among_hand_written_ones():
+    entries = combine(generated("Zulu Gen", "zulu"), generated("Beta Gen", "beta"), generated("Mike Gen", "mike"))
+    merged = pages.merge(HAND_PAGE, entries, includes("zulu", "beta", "mike"), key)
+    assert titles(merged, "Python") == ["Alpha Hand", "Beta Gen", "Mike Gen", "Omega Hand", "Zulu Gen"]
+    assert titles(merged, "CLI") == ["Alpha Hand", "Beta Gen", "Mike Gen", "Zulu Gen"]
+    assert "A closing remark in the Python section.\n### CLI" in merged
+
+
+def test_removing_every_model_gives_back_the_page_byte_for_byte():
+    entries = combine(generated("Zulu Gen", "zulu"), generated("Beta Gen", "beta"), generated("Aaa Gen", "aaa"))
+    owned = includes("zulu", "beta", "aaa")
+    merged = pages.merge(HAND_PAGE, entries, owned, key)
+    assert merged != HAND_PAGE
+    assert pages.merge(merged, {}, owned, key) == HAND_PAGE
+
+
+def test_merging_again_changes_nothing():
+    entries = combine(generated("Zulu Gen", "zulu"), generated("Beta Gen", "beta"))
+    owned = includes("zulu", "beta")
+    once = pages.merge(HAND_PAGE, entries, owned, key)
+    assert pages.merge(once, entries, owned, key) == once
+
+
+def test_one_model_removed_takes_only_its_entries():
+    both = combine(generated("Zulu Gen", "zulu"), generated("Beta Gen", "beta"))
+    merged = pages.merge(HAND_PAGE, both, includes("zulu", "beta"), key)
+    after = pages.merge(merged, generated("Zulu Gen", "zulu"), includes("zulu", "beta"), key)
+    assert after == pages.merge(HAND_PAGE, generated("Zulu Gen", "zulu"), includes("zulu"), key)
+    assert "real-time-beta" not in after
+
+
+def test_hand_written_entries_are_kept_even_with_a_generated_title():
+    merged = pages.merge(HAND_PAGE, generated("Alpha Hand", "alpha-gen"), includes("alpha-gen"), key)
+    assert titles(merged, "Python") == ["Alpha Hand", "Alpha Hand", "Omega Hand"]
+    assert "real-time-alpha.py" in merged and "real-time-alpha-gen.py" in merged
+
+
+def test_empty_sections_get_entries_and_lose_them_cleanly():
+    page = "# Page\n\n## Quickstart snippets\n\n### Python\n\n### CLI\n"
+    merged = pages.merge(page, generated("Beta Gen", "beta"), includes("beta"), key)
+    assert merged == (
+        "# Page\n\n## Quickstart snippets\n\n### Python\n\n"
+        '??? example "Beta Gen"\n\n    ```python\n'
+        "    --8<-- 'code/get-started/start-building/real-time/real-time-beta.py'\n    ```\n\n"
+        "### CLI\n\n"
+        '??? example "Beta Gen"\n\n    ```bash\n'
+        "    --8<-- 'code/get-started/start-building/real-time/real-time-beta.md'\n    ```\n"
+    )
+    assert pages.merge(merged, {}, includes("beta"), key) == page
+
+
+def test_missing_sections_are_added_at_the_end():
+    merged = pages.merge("# Page\n\nProse.", generated("Beta Gen", "beta"), includes("beta"), key)
+    assert merged.startswith("# Page\n\nProse.\n\n## Quickstart snippets\n\n### Python\n\n??? example \"Beta Gen\"")
+    assert titles(merged, "CLI") == ["Beta Gen"]
+    only_python = pages.merge("## Quickstart snippets\n\n### Python\n\n## Next\n", {}, set(), key)
+    assert only_python == "## Quickstart snippets\n\n### Python\n\n### CLI\n\n## Next\n"

@@ -1,0 +1,140 @@
+"""The Pulumi program (__main__.py) under Pulumi's mocks, on a copy of the project."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import shutil
+from pathlib import Path
+
+import pulumi
+import pytest
+import yaml
+
+from tests import pulumi_mocks
+from tests.factories import entry, stack, write_stack
+
+pytestmark = pytest.mark.mocks
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def engine_config(stack_file: Path) -> dict[str, str]:
+    """Config as the engine hands it to a program: every value a string, objects as JSON."""
+    config = yaml.safe_load(stack_file.read_text())["config"]
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+
+def run_program(project: Path, preview: bool = True, monitors: list | None = None):
+    """Run the program; returns (monitor, logs, exports). `monitors` receives the monitor even on failure."""
+    monitor, logs = pulumi_mocks.install(preview=preview)
+    if monitors is not None:
+        monitors.append(monitor)
+    pulumi.runtime.set_all_config(engine_config(project / "Pulumi.dev.yaml"))
+    exports: dict = {}
+    original_export = pulumi.export
+    pulumi.export = lambda name, value: exports.__setitem__(name, value)
+
+    @pulumi.runtime.test
+    def run():
+        runpy.run_path(str(project / "__main__.py"), run_name="__main__")
+        return pulumi.Output.all(**exports).apply(lambda resolved: exports.update(resolved))
+
+    try:
+        run()
+    finally:
+        pulumi.export = original_export
+        pulumi.runtime.set_all_config({})
+    return monitor, logs, exports
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    shutil.copy(ROOT / "__main__.py", tmp_path / "__main__.py")
+    shutil.copy(ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
+    return tmp_path
+
+
+def test_dev_stack_declares_every_model_and_writes_the_docs(project):
+    monitor, logs, exports = run_program(project)
+
+    provider = monitor.one("pulumi:providers:kubernetes")
+    assert provider.inputs["renderYamlToDirectory"] == str(project / "rendered/dev")
+    assert provider.inputs["namespace"] == "jan-models"
+    namespace = monitor.one("kubernetes:core/v1:Namespace")
+    assert namespace.inputs["metadata"]["name"] == "jan-models" and namespace.retain_on_delete
+    components = [r.name for r in monitor.of_type("model-fleet:index:ModelDeployment")]
+    assert components == ["qwen3-coder-30b", "mistral-nemo-instruct-2407", "bge-m3"]
+    assert all(namespace.urn in r.dependencies for r in monitor.of_type("model-fleet:index:ModelDeployment"))
+    assert len(monitor.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")) == 3
+    assert [r.name for r in monitor.of_type("kubernetes:autoscaling.aibrix.ai/v1alpha1:PodAutoscaler")] == ["qwen3-coder-30b-podautoscaler"]
+
+    assert sorted(exports["models"]) == ["bge-m3", "mistral-nemo-instruct-2407", "qwen3-coder-30b"]
+    assert exports["models"]["mistral-nemo-instruct-2407"]["served_model_name"] == "mistralai/Mistral-Nemo-Instruct-2407"
+    assert exports["cluster_status"]["total_gpus"] == 3 and exports["cluster_status"]["aibrix_ok"] is True
+
+    snippets = project / "docs/.snippets/code/get-started/start-building"
+    assert (snippets / "real-time/real-time-mistral-nemo-instruct-2407.py").is_file()
+    assert (project / "docs/get-started/start-building/batch.md").is_file()
+    assert "docs: 15 written, 0 deleted, 0 unchanged" in logs.messages(20)
+
+
+def test_docs_written_by_the_program_match_the_docsgen_command(project):
+    run_program(project)
+    from docsgen.__main__ import main as docsgen
+
+    assert docsgen(["--stack", "dev", "--project-dir", str(project), "--check"]) == 0
+
+
+def test_invalid_config_stops_before_any_resource_or_file(project):
+    raw = stack(entry(**{"deployment_config.autoscaling_config.min_replicas": 9}), entry("Bad_Name"))
+    write_stack(project, raw)
+
+    monitors: list = []
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program(project, monitors=monitors)
+
+    assert str(caught.value).splitlines() == [
+        "Pulumi.dev.yaml: 2 problems found; nothing was changed",
+        "  - models[0] (qwen3-coder-30b) deployment_config.autoscaling_config: min_replicas 9 is greater than max_replicas 8",
+        "  - models[1] (Bad_Name) name: 'Bad_Name' is not a DNS-1123 label: lowercase letters, digits and '-', "
+        "starting and ending with a letter or digit, at most 63 characters",
+    ]
+    assert not (project / "docs").exists()
+    assert monitors[0].registered == []
+
+
+def test_plaintext_token_in_the_stack_file_stops_the_program(project):
+    write_stack(project, stack(entry(**{"deployment_config.hugging_face_token": "hf_written_in_clear"})))
+    with pytest.raises(pulumi.RunError, match=r"plaintext Hugging Face token in Pulumi.dev.yaml"):
+        run_program(project)
+    assert not (project / "docs").exists()
+
+
+def test_docs_conflict_stops_before_any_resource(project):
+    write_stack(project, stack(entry()))
+    hand_written = project / "docs/.snippets/code/get-started/start-building/real-time/real-time-qwen3-coder-30b.py"
+    hand_written.parent.mkdir(parents=True)
+    hand_written.write_text("# mine\n")
+
+    monitors: list = []
+    with pytest.raises(pulumi.RunError, match="exists but was not generated by model-fleet"):
+        run_program(project, monitors=monitors)
+    assert hand_written.read_text() == "# mine\n"
+    assert monitors[0].registered == []
+
+
+def test_a_stack_with_a_live_cluster_gets_a_provider_for_it(project, tmp_path):
+    kubeconfig = tmp_path / "kubeconfig"
+    from tests.kube_api import FakeKubeAPI, node
+
+    with FakeKubeAPI([node("gpu", 2, "A100", "40960")], ["podautoscalers.autoscaling.aibrix.ai"]) as api:
+        api.kubeconfig(kubeconfig, context="prod")
+        write_stack(project, stack(entry(), cluster=None, kubernetes={"kubeconfig": str(kubeconfig), "context": "prod"}))
+        monitor, logs, exports = run_program(project, preview=False)
+
+    provider = monitor.one("pulumi:providers:kubernetes")
+    assert provider.inputs["kubeconfig"] == str(kubeconfig) and provider.inputs["context"] == "prod"
+    assert "renderYamlToDirectory" not in provider.inputs
+    assert exports["cluster_status"]["source"] == "live"
+    assert monitor.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor") == []
+    assert "servicemonitors.monitoring.coreos.com not installed: no ServiceMonitor declared" in logs.messages(30)
