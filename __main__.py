@@ -34,8 +34,8 @@ def provider(spec: StackSpec) -> k8s.Provider:
     if settings.render_yaml_to_directory:
         args["render_yaml_to_directory"] = str(PROJECT_DIR / settings.render_yaml_to_directory)
     else:
-        if settings.kubeconfig:
-            args["kubeconfig"] = str((PROJECT_DIR / settings.kubeconfig).expanduser())
+        if settings.kubeconfig_path:
+            args["kubeconfig"] = settings.kubeconfig_path
         if settings.context:
             args["context"] = settings.context
     return k8s.Provider("kubernetes", **args)

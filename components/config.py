@@ -143,7 +143,7 @@ def _config_path(label: str, path: str) -> str:
 # --- validation --------------------------------------------------------------------------
 
 
-def _unwrap(annotation: Any) -> Any:
+def model_behind(annotation: Any) -> Any:
     """The model class behind Optional[...], list[...] or dict[..., ...]."""
     while True:
         origin = typing.get_origin(annotation)
@@ -166,7 +166,7 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
             return []
-        current = _unwrap(current.model_fields[part].annotation)
+        current = model_behind(current.model_fields[part].annotation)
     return list(current.model_fields) if isinstance(current, type) and issubclass(current, BaseModel) else []
 
 

@@ -69,7 +69,7 @@ def api_client(spec: StackSpec):
 
     try:
         return kube_config.new_client_from_config(
-            config_file=spec.kubernetes.kubeconfig, context=spec.kubernetes.context
+            config_file=spec.kubernetes.kubeconfig_path, context=spec.kubernetes.context
         )
     except (kube_config.ConfigException, OSError, TypeError) as err:
         raise PreflightError(f"cannot load kubeconfig {spec.kubernetes.kubeconfig or '~/.kube/config'}: {err}") from err

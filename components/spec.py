@@ -7,6 +7,7 @@ real deployment needs are added with defaults and described where they are decla
 
 from __future__ import annotations
 
+import os
 import re
 from decimal import Decimal
 from enum import Enum
@@ -146,15 +147,15 @@ class AutoscalingConfig(Strict):
 
 
 class EnvVar(Strict):
-    name: str = Field(min_length=1)
-    value: str = ""
+    name: str = Field(min_length=1, description="Variable name.")
+    value: str = Field("", description="Plain value; never a secret (use `hugging_face_token` for the HF token).")
 
 
 class Toleration(Strict):
-    key: str | None = None
-    operator: Literal["Equal", "Exists"] = "Equal"
-    value: str | None = None
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    key: str | None = Field(None, description="Taint key; unset with `Exists` tolerates every taint.")
+    operator: Literal["Equal", "Exists"] = Field("Equal", description="How the taint's value is matched.")
+    value: str | None = Field(None, description="Taint value for `Equal`.")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(None, description="Taint effect; unset matches all.")
 
 
 class DeploymentConfig(Strict):
@@ -234,11 +235,11 @@ class DocsConfig(Strict):
 
 
 class GPUNode(Strict):
-    node_name: str = Field(min_length=1)
-    gpu_count: int = Field(ge=0)
-    gpu_type: str = ""
-    total_vram: Quantity = Field(description="Memory of all the node's GPUs together.")
-    available_vram: Quantity | None = None
+    node_name: str = Field(min_length=1, description="Node name.")
+    gpu_count: int = Field(ge=0, description="GPUs on the node.")
+    gpu_type: str = Field("", description="GPU product, e.g. `nvidia-a100`.")
+    total_vram: Quantity = Field(description="Memory of all the node's GPUs together, e.g. `80Gi` for 2 x 40Gi.")
+    available_vram: Quantity | None = Field(None, description="Informational; defaults to `total_vram`.")
 
 
 class ClusterInventory(Strict):
@@ -248,12 +249,18 @@ class ClusterInventory(Strict):
 
 
 class KubernetesConfig(Strict):
-    kubeconfig: str | None = Field(None, description="Path to a kubeconfig; with `context`, the preflight reads the live cluster.")
+    kubeconfig: str | None = Field(
+        None, description="Path to a kubeconfig (`~` expanded, relative to the project); set it or `context` to deploy to and read a live cluster."
+    )
     context: str | None = Field(None, description="kubeconfig context to use.")
     render_yaml_to_directory: str | None = Field(
         None, description="Write manifests to this directory instead of applying them (no cluster needed)."
     )
     create_namespace: bool = Field(True, description="Declare the namespace (kept when the stack is destroyed).")
+
+    @property
+    def kubeconfig_path(self) -> str | None:
+        return os.path.expanduser(self.kubeconfig) if self.kubeconfig else None
 
     @property
     def live(self) -> bool:

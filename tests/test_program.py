@@ -62,8 +62,8 @@ def test_dev_stack_declares_every_model_and_writes_the_docs(project):
     assert provider.inputs["namespace"] == "jan-models"
     namespace = monitor.one("kubernetes:core/v1:Namespace")
     assert namespace.inputs["metadata"]["name"] == "jan-models" and namespace.retain_on_delete
-    components = [r.name for r in monitor.of_type("model-fleet:index:ModelDeployment")]
-    assert components == ["qwen3-coder-30b", "mistral-nemo-instruct-2407", "bge-m3"]
+    components = sorted(r.name for r in monitor.of_type("model-fleet:index:ModelDeployment"))
+    assert components == ["bge-m3", "mistral-nemo-instruct-2407", "qwen3-coder-30b"]
     assert all(namespace.urn in r.dependencies for r in monitor.of_type("model-fleet:index:ModelDeployment"))
     assert len(monitor.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")) == 3
     assert [r.name for r in monitor.of_type("kubernetes:autoscaling.aibrix.ai/v1alpha1:PodAutoscaler")] == ["qwen3-coder-30b-podautoscaler"]

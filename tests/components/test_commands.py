@@ -1,0 +1,83 @@
+"""The commands that run without the engine, the committed stack files and the README's reference."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from components import config, reference
+from components.__main__ import main as cli
+from tests.factories import entry, stack, write_stack
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_check_passes_a_clean_stack(tmp_path, capsys):
+    write_stack(tmp_path, stack(entry("a"), entry("b")))
+    assert cli(["check", "--stack", "dev", "--project-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == "Pulumi.dev.yaml: 2 models valid, cluster facts from inventory\n"
+
+
+def test_check_lists_every_problem_without_a_traceback(tmp_path):
+    write_stack(tmp_path, stack(entry("a", **{"deployment_config.gpu_cout": 1}), entry("b", **{"requirements.memory": "x"})))
+    result = subprocess.run(
+        [sys.executable, "-m", "components", "check", "--stack", "dev", "--project-dir", str(tmp_path)],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "Pulumi.dev.yaml: 2 problems found; nothing was changed",
+        "  - models[0] (a) deployment_config.gpu_cout: unknown key 'gpu_cout' (did you mean 'gpu_count'?)",
+        "  - models[1] (b) requirements.memory: 'x' is not a Kubernetes quantity (examples: 500m, 2, 16Gi)",
+    ]
+
+
+def test_status_json_has_the_apis_shape(tmp_path, capsys):
+    write_stack(tmp_path, stack(entry()))
+    assert cli(["status", "--stack", "dev", "--project-dir", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["stack"] == "dev"
+    assert set(report["cluster_status"]) >= {
+        "has_gpus", "total_nodes", "gpu_nodes", "total_gpus", "gpu_operator_ok", "aibrix_ok", "kuberay_ok", "envoy_gateway_ok",
+    }
+
+
+def test_models_lists_the_stacks_models(tmp_path, capsys):
+    write_stack(tmp_path, stack(entry("a"), entry("b")))
+    assert cli(["models", "--stack", "dev", "--project-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "2 models"
+    assert out[0].split() == ["a", "jan-models", "managed", "declared", "a"]
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_committed_stack_files_are_valid(name):
+    path = config.stack_file(ROOT, name)
+    raw = config.read_stack_file(path)
+    assert config.plaintext_token_problems(raw, path.name) == []
+    parsed = config._parse(config.model_fleet_section(raw))
+    assert parsed.problems == []
+    assert len(parsed.spec.models) >= 2
+
+
+def test_dev_stack_passes_the_preflight_with_its_inventory():
+    loaded = config.load_stack_file(ROOT, "dev")
+    assert loaded.facts.source == "inventory" and loaded.warnings == []
+
+
+def test_readme_reference_is_generated_from_the_schema():
+    readme = (ROOT / "README.md").read_text()
+    assert reference.updated(readme) == readme, "run: .venv/bin/python -m components.reference"
+    for key in ("hugging_face_token", "startup_timeout_seconds", "retain_cache_on_delete", "render_yaml_to_directory"):
+        assert f"| `{key}` |" in readme
+
+
+def test_readme_names_the_commands_ci_and_users_run():
+    readme = (ROOT / "README.md").read_text()
+    assert "make preview" in readme and "make test" in readme
+    assert "make test" in (ROOT / ".ci/run").read_text()
