@@ -32,7 +32,7 @@ HF_TOKEN_PATTERN = re.compile(r"hf_[A-Za-z0-9]{30,}")
 @dataclass
 class LoadedStack:
     spec: StackSpec
-    facts: "preflight.ClusterFacts"
+    facts: preflight.ClusterFacts
     warnings: list[str] = field(default_factory=list)
 
 
@@ -329,7 +329,7 @@ def load(raw: dict[str, Any], *, source: str, extra_problems: list[Problem] | No
     try:
         facts = preflight.gather(parsed.spec)
     except preflight.PreflightError as err:
-        raise ConfigError([*problems, Problem("kubernetes", str(err))], source=source) from None
+        raise ConfigError(sorted([*problems, Problem("kubernetes", str(err))], key=_entry_order), source=source) from None
     checked = preflight.check(parsed.spec, facts, parsed.labels)
     problems += checked.problems
     if problems:

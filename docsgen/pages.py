@@ -162,12 +162,3 @@ def merge(text: str, entries: dict[str, list[GeneratedEntry]], owned: set[str], 
         end = _remove_owned(lines, start, end, owned)
         _insert(lines, start, end, entries.get(name, []), key_of)
     return "".join(lines)
-
-
-def entry_includes(text: str) -> set[str]:
-    """Every snippet include of the quickstart entries of a page."""
-    lines = text.splitlines(keepends=True)
-    quick = _section(lines, 2, QUICKSTART)
-    if quick is None:
-        return set()
-    return {e.include for e in _entries(lines, quick[0] + 1, quick[1]) if e.include}
