@@ -104,18 +104,19 @@ def ensure_sections(text: str) -> str:
 
 
 def _remove_owned(lines: list[str], start: int, end: int, owned: set[str]) -> int:
-    """Drop owned entries between start and end; returns the new end."""
-    while True:
-        entry = next((e for e in _entries(lines, start, end) if e.include in owned), None)
-        if entry is None:
-            return end
-        a, b = entry.start, entry.end
-        if b < end and _blank(lines[b]):
+    """Drop owned entries between start and end, each with one neighbouring blank line; returns the new end."""
+    removed = 0
+    for entry in _entries(lines, start, end):
+        if entry.include not in owned:
+            continue
+        a, b = entry.start - removed, entry.end - removed
+        if b < end - removed and _blank(lines[b]):
             b += 1
         elif a > start and _blank(lines[a - 1]):
             a -= 1
         del lines[a:b]
-        end -= b - a
+        removed += b - a
+    return end - removed
 
 
 def _insert(lines: list[str], start: int, end: int, generated: list[GeneratedEntry], key_of) -> None:
