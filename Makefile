@@ -32,9 +32,12 @@ docs: venv
 docs-check: venv
 	@$(PY) -m docsgen --stack $(STACK) --check
 
-## The whole test suite.
-test: venv
+## The whole test suite (installs curl, jq and chromium from Debian when missing).
+test: venv test-tools
 	@$(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache rendered
+	rm -rf $(VENV) .pytest_cache rendered site tests/artifacts
+
+# docs-site and test-tools
+include mk/docs.mk
