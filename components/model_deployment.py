@@ -20,6 +20,17 @@ def _status(observed) -> str:
     return deployment_status(getattr(observed, "ready_replicas", None) or 0, getattr(observed, "replicas", None) or 0)
 
 
+def _custom_resource(name: str, manifest: dict, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    return k8s.apiextensions.CustomResource(
+        name,
+        api_version=manifest["apiVersion"],
+        kind=manifest["kind"],
+        metadata=manifest["metadata"],
+        spec=manifest["spec"],
+        opts=opts,
+    )
+
+
 class ModelDeployment(pulumi.ComponentResource):
     def __init__(
         self,
@@ -84,25 +95,12 @@ class ModelDeployment(pulumi.ComponentResource):
         )
 
         if service_monitor_enabled:
-            manifest = service_monitor.build(entry, namespace, monitoring)
-            k8s.apiextensions.CustomResource(
-                f"{name}-servicemonitor",
-                api_version=manifest["apiVersion"],
-                kind=manifest["kind"],
-                metadata=manifest["metadata"],
-                spec=manifest["spec"],
-                opts=child,
-            )
-
+            _custom_resource(f"{name}-servicemonitor", service_monitor.build(entry, namespace, monitoring), child)
         if config.enable_autoscaling:
-            manifest = pod_autoscaler.build(entry, namespace)
-            k8s.apiextensions.CustomResource(
+            _custom_resource(
                 f"{name}-podautoscaler",
-                api_version=manifest["apiVersion"],
-                kind=manifest["kind"],
-                metadata=manifest["metadata"],
-                spec=manifest["spec"],
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.deployment])),
+                pod_autoscaler.build(entry, namespace),
+                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.deployment])),
             )
 
         details = model_details(entry, namespace)
