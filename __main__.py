@@ -28,7 +28,7 @@ def load() -> config.LoadedStack:
         raise pulumi.RunError(err.report()) from None
 
 
-def provider(spec: StackSpec) -> k8s.Provider:
+def provider_args(spec: StackSpec) -> dict:
     settings = spec.kubernetes
     args: dict = {"namespace": spec.namespace}
     if settings.render_yaml_to_directory:
@@ -38,7 +38,7 @@ def provider(spec: StackSpec) -> k8s.Provider:
             args["kubeconfig"] = settings.kubeconfig_path
         if settings.context:
             args["context"] = settings.context
-    return k8s.Provider("kubernetes", **args)
+    return args
 
 
 def docs_plan(spec: StackSpec) -> writer.Plan | None:
@@ -63,14 +63,17 @@ def main() -> None:
     for warning in loaded.warnings:
         pulumi.log.warn(warning)
 
-    k8s_provider = provider(spec)
+    k8s_provider = k8s.Provider("kubernetes", **provider_args(spec))
+    # What this stack keeps when it deletes (the namespace, cache claims) may already exist
+    # when declared again; this provider adopts such objects instead of failing on them.
+    adopting = k8s.Provider("kubernetes-adopt", upsert_existing_objects=True, **provider_args(spec))
     opts = pulumi.ResourceOptions(provider=k8s_provider)
     if spec.kubernetes.create_namespace:
         namespace = k8s.core.v1.Namespace(
             "namespace",
             metadata={"name": spec.namespace, "labels": {"app.kubernetes.io/part-of": "model-fleet"}},
             # Deleting a namespace deletes every claim in it: kept cached weights would go too.
-            opts=pulumi.ResourceOptions(provider=k8s_provider, retain_on_delete=True),
+            opts=pulumi.ResourceOptions(provider=adopting, retain_on_delete=True),
         )
         opts = pulumi.ResourceOptions(provider=k8s_provider, depends_on=[namespace])
 
@@ -80,6 +83,7 @@ def main() -> None:
             namespace=spec.namespace,
             monitoring=spec.monitoring,
             service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD),
+            cache_provider=adopting,
             opts=opts,
         )
         for entry in spec.models

@@ -39,8 +39,10 @@ class ModelDeployment(pulumi.ComponentResource):
         namespace: str,
         monitoring: MonitoringConfig,
         service_monitor_enabled: bool,
+        cache_provider: pulumi.ProviderResource | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`cache_provider` declares the cache claim: one that adopts a claim kept from before."""
         super().__init__(TYPE, entry.name, None, opts)
         name = entry.name
         config = entry.deployment_config
@@ -69,7 +71,8 @@ class ModelDeployment(pulumi.ComponentResource):
                     # Weights take long to download: by default removing the model keeps them,
                     # and declaring the model again adopts the same claim.
                     opts=pulumi.ResourceOptions.merge(
-                        child, pulumi.ResourceOptions(retain_on_delete=config.retain_cache_on_delete)
+                        child,
+                        pulumi.ResourceOptions(retain_on_delete=config.retain_cache_on_delete, provider=cache_provider),
                     ),
                 )
             )

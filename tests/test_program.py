@@ -57,11 +57,19 @@ def project(tmp_path) -> Path:
 def test_dev_stack_declares_every_model_and_writes_the_docs(project):
     monitor, logs, exports = run_program(project)
 
-    provider = monitor.one("pulumi:providers:kubernetes")
-    assert provider.inputs["renderYamlToDirectory"] == str(project / "rendered/dev")
-    assert provider.inputs["namespace"] == "jan-models"
+    providers = {r.name: r for r in monitor.of_type("pulumi:providers:kubernetes")}
+    for provider in providers.values():
+        assert provider.inputs["renderYamlToDirectory"] == str(project / "rendered/dev")
+        assert provider.inputs["namespace"] == "jan-models"
+    adopting = providers["kubernetes-adopt"]
+    assert adopting.inputs["upsertExistingObjects"] == "true"
+    assert "upsertExistingObjects" not in providers["kubernetes"].inputs
     namespace = monitor.one("kubernetes:core/v1:Namespace")
     assert namespace.inputs["metadata"]["name"] == "jan-models" and namespace.retain_on_delete
+    # Kept objects are declared through the adopting provider, so declaring them again adopts them.
+    claims = monitor.of_type("kubernetes:core/v1:PersistentVolumeClaim")
+    assert len(claims) == 2 and all(c.provider.startswith(adopting.urn) for c in claims + [namespace])
+    assert all(d.provider.startswith(providers["kubernetes"].urn) for d in monitor.of_type("kubernetes:apps/v1:Deployment"))
     components = sorted(r.name for r in monitor.of_type("model-fleet:index:ModelDeployment"))
     assert components == ["bge-m3", "mistral-nemo-instruct-2407", "qwen3-coder-30b"]
     assert all(namespace.urn in r.dependencies for r in monitor.of_type("model-fleet:index:ModelDeployment"))
@@ -132,7 +140,7 @@ def test_a_stack_with_a_live_cluster_gets_a_provider_for_it(project, tmp_path):
         write_stack(project, stack(entry(), cluster=None, kubernetes={"kubeconfig": str(kubeconfig), "context": "prod"}))
         monitor, logs, exports = run_program(project, preview=False)
 
-    provider = monitor.one("pulumi:providers:kubernetes")
+    provider = next(r for r in monitor.of_type("pulumi:providers:kubernetes") if r.name == "kubernetes")
     assert provider.inputs["kubeconfig"] == str(kubeconfig) and provider.inputs["context"] == "prod"
     assert "renderYamlToDirectory" not in provider.inputs
     assert exports["cluster_status"]["source"] == "live"
