@@ -17,8 +17,9 @@ def build(entry: ModelEntry, namespace: str) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        # A WaitForFirstConsumer class binds the claim only once the pod is scheduled, and the
-        # pod is declared after the claim: waiting for Bound here would never finish.
+        # A WaitForFirstConsumer class binds the claim only once the pod is scheduled, and an
+        # adopted or resized claim is already Bound: Pulumi's claim awaiter has hung on both.
+        # The Deployment's await reports a claim that never binds.
         "metadata": metadata(entry, namespace, pvc_name(entry), annotations={"pulumi.com/skipAwait": "true"}),
         "spec": spec,
     }
