@@ -18,10 +18,11 @@ PROJECT_DIR = Path(__file__).resolve().parent
 
 def load() -> config.LoadedStack:
     stack_path = config.stack_file(PROJECT_DIR, pulumi.get_stack())
-    # The engine hands over decrypted values; the stack file itself tells whether a token was
-    # written in clear.
-    extra = config.plaintext_token_problems(config.read_stack_file(stack_path), stack_path.name) if stack_path.is_file() else []
     try:
+        # The engine hands over decrypted values; the stack file itself tells whether a token
+        # was written in clear.
+        file_config = config.read_stack_file(stack_path) if stack_path.is_file() else {}
+        extra = config.plaintext_token_problems(file_config, stack_path.name)
         return config.load(config.raw_from_pulumi(), source=stack_path.name, extra_problems=extra)
     except ConfigError as err:
         # RunError ends the program with this message alone, without a Python traceback.

@@ -24,12 +24,15 @@ def engine_config(stack_file: Path) -> dict[str, str]:
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
 
 
-def run_program(project: Path, preview: bool = True, monitors: list | None = None):
-    """Run the program; returns (monitor, logs, exports). `monitors` receives the monitor even on failure."""
+def run_program(project: Path, preview: bool = True, monitors: list | None = None, values: dict | None = None):
+    """Run the program with the stack file's config (or `values`); returns (monitor, logs, exports).
+
+    `monitors` receives the monitor even when the program fails.
+    """
     monitor, logs = pulumi_mocks.install(preview=preview)
     if monitors is not None:
         monitors.append(monitor)
-    pulumi.runtime.set_all_config(engine_config(project / "Pulumi.dev.yaml"))
+    pulumi.runtime.set_all_config(values if values is not None else engine_config(project / "Pulumi.dev.yaml"))
     exports: dict = {}
     original_export = pulumi.export
     pulumi.export = lambda name, value: exports.__setitem__(name, value)
@@ -116,6 +119,16 @@ def test_plaintext_token_in_the_stack_file_stops_the_program(project):
     with pytest.raises(pulumi.RunError, match=r"plaintext Hugging Face token in Pulumi.dev.yaml"):
         run_program(project)
     assert not (project / "docs").exists()
+
+
+def test_unreadable_stack_file_is_a_report_not_a_traceback(project):
+    values = engine_config(project / "Pulumi.dev.yaml")
+    (project / "Pulumi.dev.yaml").write_text("config:\n  model-fleet:models: [\n")
+
+    monitors: list = []
+    with pytest.raises(pulumi.RunError, match=r"Pulumi.dev.yaml: 1 problem found; nothing was changed\n  - not valid YAML"):
+        run_program(project, monitors=monitors, values=values)
+    assert monitors[0].registered == []
 
 
 def test_docs_conflict_stops_before_any_resource(project):
