@@ -30,8 +30,6 @@ DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # quoted strings in the generated Python and bash snippets.
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
 GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_DURATION_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 SERVING_PORT = 8000
 AIBRIX_CRD = "podautoscalers.autoscaling.aibrix.ai"
@@ -78,10 +76,6 @@ OneLine = Annotated[str, AfterValidator(_one_line)]
 
 def quantity_value(value: str) -> Decimal:
     return parse_quantity(value)
-
-
-def duration_seconds(value: str) -> float:
-    return sum(float(n) * _DURATION_SECONDS[unit] for n, unit in _DURATION_PART.findall(value))
 
 
 class Strict(BaseModel):
