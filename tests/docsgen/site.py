@@ -104,6 +104,14 @@ def build_site(docs_root: Path, site_dir: Path) -> subprocess.CompletedProcess:
     return mkdocs_build(config)
 
 
+def built_fleet_site(project_dir: Path) -> tuple[Path, Path]:
+    """Generate FLEET's docs in project_dir and build them strictly; (docs root, site dir)."""
+    docs_root = generate_docs(project_dir, FLEET)
+    result = build_site(docs_root, project_dir / "site")
+    assert result.returncode == 0, result.stderr
+    return docs_root, project_dir / "site"
+
+
 def page_html(site_dir: Path, page: str) -> Path:
     return site_dir / "get-started" / "start-building" / page / "index.html"
 

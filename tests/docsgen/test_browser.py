@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.docsgen.site import FLEET, REPO, build_site, generate_docs, require_tools
+from tests.docsgen.site import FLEET, REPO, built_fleet_site, require_tools
 
 pytestmark = [pytest.mark.docs, pytest.mark.browser, pytest.mark.loopback]
 
@@ -34,11 +34,8 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """(base URL of the built site served on 127.0.0.1, docs root)."""
-    project = tmp_path_factory.mktemp("browser")
-    docs_root = generate_docs(project, FLEET)
-    result = build_site(docs_root, project / "site")
-    assert result.returncode == 0, result.stderr
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(project / "site")))
+    docs_root, site_dir = built_fleet_site(tmp_path_factory.mktemp("browser"))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site_dir)))
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

@@ -11,6 +11,7 @@ from tests.docsgen.site import (
     MKDOCS_YML,
     PAGES,
     build_site,
+    built_fleet_site,
     generate_docs,
     mkdocs_build,
     page_html,
@@ -22,11 +23,7 @@ pytestmark = pytest.mark.docs
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    project = tmp_path_factory.mktemp("site")
-    docs_root = generate_docs(project, FLEET)
-    result = build_site(docs_root, project / "site")
-    assert result.returncode == 0, result.stderr
-    return docs_root, project / "site"
+    return built_fleet_site(tmp_path_factory.mktemp("site"))
 
 
 @pytest.mark.parametrize("page", PAGES)
