@@ -64,10 +64,11 @@ def main() -> None:
     for warning in loaded.warnings:
         pulumi.log.warn(warning)
 
-    k8s_provider = k8s.Provider("kubernetes", **provider_args(spec))
+    args = provider_args(spec)
+    k8s_provider = k8s.Provider("kubernetes", **args)
     # What this stack keeps when it deletes (the namespace, cache claims) may already exist
     # when declared again; this provider adopts such objects instead of failing on them.
-    adopting = k8s.Provider("kubernetes-adopt", upsert_existing_objects=True, **provider_args(spec))
+    adopting = k8s.Provider("kubernetes-adopt", upsert_existing_objects=True, **args)
     opts = pulumi.ResourceOptions(provider=k8s_provider)
     if spec.kubernetes.create_namespace:
         namespace = k8s.core.v1.Namespace(

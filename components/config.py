@@ -329,9 +329,10 @@ def load(raw: dict[str, Any], *, source: str, extra_problems: list[Problem] | No
     try:
         facts = preflight.gather(parsed.spec)
     except preflight.PreflightError as err:
-        raise ConfigError(sorted([*problems, Problem("kubernetes", str(err))], key=_entry_order), source=source) from None
-    checked = preflight.check(parsed.spec, facts, parsed.labels)
-    problems += checked.problems
+        problems.append(Problem("kubernetes", str(err)))
+    else:
+        checked = preflight.check(parsed.spec, facts, parsed.labels)
+        problems += checked.problems
     if problems:
         raise ConfigError(sorted(problems, key=_entry_order), source=source)
     return LoadedStack(parsed.spec, facts, checked.warnings)
