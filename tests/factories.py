@@ -50,6 +50,20 @@ def entry(name: str = "qwen3-coder-30b", **overrides: Any) -> dict:
     return body
 
 
+def gpu_entry(name: str, gpus: int, vram: str, **overrides: Any) -> dict:
+    """An entry needing exactly `gpus` GPUs with `vram` across them."""
+    return entry(
+        name,
+        **{
+            "requirements.gpu.min_gpus": gpus,
+            "requirements.gpu.max_gpus": gpus,
+            "requirements.gpu.min_vram": vram,
+            "deployment_config.gpu_count": gpus,
+            **overrides,
+        },
+    )
+
+
 def stack(*entries: dict, **sections: Any) -> dict:
     """A raw `model-fleet:*` mapping (keys without the namespace)."""
     raw: dict = {"cluster": copy.deepcopy(INVENTORY), "models": list(entries or [entry()])}

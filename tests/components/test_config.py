@@ -9,7 +9,7 @@ import yaml
 
 from components import config
 from components.problems import ConfigError
-from tests.factories import DELETE, SEED_REQUEST, entry, stack, write_stack
+from tests.factories import DELETE, SEED_REQUEST, entry, gpu_entry, stack, write_stack
 
 pytestmark = pytest.mark.unit
 
@@ -187,17 +187,11 @@ def test_duplicate_names():
 
 def test_every_problem_is_reported_at_once_naming_each_entry():
     bad_args = ["-c", "vllm serve X --served-model-name wrong-name"]
-    huge = {
-        "requirements.gpu.min_gpus": 2,
-        "requirements.gpu.max_gpus": 2,
-        "requirements.gpu.min_vram": "100Gi",
-        "deployment_config.gpu_count": 2,
-    }
     raw = stack(
         entry("ok"),
         entry("qwen3-coder-30b", **{"deployment_config.args": bad_args, "requirements.cpu": "lots"}),
         entry("third", **{"deployment_config.autoscaling_config.min_replicas": 9}),
-        entry("huge", **huge),
+        gpu_entry("huge", 2, "100Gi"),
         namespace="Bad_NS",
     )
     raw["cluster"]["crds"] = []

@@ -9,23 +9,10 @@ import pytest
 from components import config, preflight
 from components.__main__ import main as cli
 from components.problems import ConfigError
-from tests.factories import DELETE, entry, stack, write_stack
+from tests.factories import DELETE, entry, gpu_entry, stack, write_stack
 from tests.kube_api import FakeKubeAPI, deployment, node
 
 pytestmark = pytest.mark.unit
-
-
-def gpu_entry(name: str, gpus: int, vram: str, **overrides) -> dict:
-    return entry(
-        name,
-        **{
-            "requirements.gpu.min_gpus": gpus,
-            "requirements.gpu.max_gpus": gpus,
-            "requirements.gpu.min_vram": vram,
-            "deployment_config.gpu_count": gpus,
-            **overrides,
-        },
-    )
 
 
 @pytest.mark.parametrize(
