@@ -20,8 +20,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from components import preflight, vllm_args
-from components.problems import ConfigError, Problem
+from components import k8s_names, preflight, vllm_args
+from components.manifests.deployment import TOKEN_ENV_NAMES
+from components.manifests.labels import OWN_LABEL_KEYS
+from components.problems import ConfigError, Findings, Problem
 from components.spec import MODEL_ID, SERVING_PORT, DeploymentConfig, ModelEntry, Requirements, StackSpec
 
 NAMESPACE = "model-fleet"
@@ -38,7 +40,10 @@ class LoadedStack:
 
 def entry_label(index: int, raw_entry: Any) -> str:
     name = raw_entry.get("name") if isinstance(raw_entry, dict) else None
-    return f"models[{index}] ({name})" if isinstance(name, str) and name else f"models[{index}]"
+    if not isinstance(name, str) or not name:
+        return f"models[{index}]"
+    # A name with a newline or another control character must not split the report's line.
+    return f"models[{index}] ({name})" if name.isprintable() else f"models[{index}] ({name!r})"
 
 
 # --- reading the sources ---------------------------------------------------------------
@@ -196,20 +201,28 @@ def _pydantic_problems(err: ValidationError, model: type[BaseModel], prefix: str
     return problems
 
 
-def _entry_problems(
-    name: str, requirements: Requirements | None, config: DeploymentConfig | None, label: str
-) -> list[Problem]:
+def _entry_findings(
+    name: str | None,
+    huggingface_id: str | None,
+    requirements: Requirements | None,
+    config: DeploymentConfig | None,
+    label: str,
+) -> Findings:
     """Rules across the fields of one entry, in the deployment API's words where it has them.
 
-    Each rule runs when the parts it reads are valid, even if other parts of the entry are not.
+    Each rule runs when the parts it reads are valid, even if other parts of the entry are not;
+    `name` is None when the name itself is invalid.
     """
-    problems: list[Problem] = []
+    found = Findings()
 
     def add(field_path: str, message: str) -> None:
-        problems.append(Problem(f"{label} {field_path}", message))
+        found.problems.append(Problem(f"{label} {field_path}", message))
+
+    def warn(field_path: str, message: str) -> None:
+        found.warnings.append(f"{label} {field_path}: {message}")
 
     if config is None:
-        return problems
+        return found
     try:
         cmdline = vllm_args.parse(config.command, config.args)
     except vllm_args.VllmArgsError as err:
@@ -217,13 +230,13 @@ def _entry_problems(
         cmdline = None
     if cmdline is not None:
         served = cmdline.served_model_name
-        if config.enable_autoscaling and served is None:
+        if name is not None and served is None and config.enable_autoscaling:
             add(
                 "deployment_config.args",
                 "--served-model-name parameter not found in args. For Aibrix autoscaling compatibility, "
                 f"please add '--served-model-name {name}' to your vLLM command",
             )
-        elif config.enable_autoscaling and served != name:
+        elif name is not None and served is not None and served != name:
             add(
                 "deployment_config.args",
                 f"--served-model-name '{served}' must match model name '{name}' (required by Aibrix for autoscaling)",
@@ -233,9 +246,17 @@ def _entry_problems(
                 "deployment_config.args",
                 f"vLLM --port {cmdline.port} must be {SERVING_PORT}: the Service, probes and autoscaler use port {SERVING_PORT}",
             )
-        model_id = cmdline.served_model_name or cmdline.model
-        if model_id is not None and not MODEL_ID.match(model_id):
-            add("deployment_config.args", f"model ID '{model_id}' may hold only letters, digits and . _ : / -")
+        model_id = cmdline.model_id(huggingface_id) if huggingface_id is not None else cmdline.served_model_name or cmdline.model
+        if model_id is not None and not MODEL_ID.fullmatch(model_id):
+            add("deployment_config.args", f"model ID {model_id!r} may hold only letters, digits and . _ : / -")
+        elif model_id is not None and name is not None and served is None and not config.enable_autoscaling:
+            why = ", and a label cannot hold '/'" if "/" in model_id else ""
+            warn(
+                "deployment_config.args",
+                f"no --served-model-name: clients must call the model by {model_id!r}, which the AIBrix gateway "
+                f"cannot route (it routes by the label model.aibrix.ai/name '{name}'{why}); "
+                f"add '--served-model-name {name}' to your vLLM command",
+            )
 
     gpu = requirements.gpu if requirements is not None else None
     if gpu is not None and not gpu.min_gpus <= config.gpu_count <= gpu.upper:
@@ -248,9 +269,25 @@ def _entry_problems(
         if env.name in seen_env:
             add(f"deployment_config.extra_env[{i}].name", f"'{env.name}' is set twice")
         seen_env.add(env.name)
-        if config.hugging_face_token is not None and env.name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        if config.hugging_face_token is not None and env.name in TOKEN_ENV_NAMES:
             add(f"deployment_config.extra_env[{i}].name", f"'{env.name}' is set from hugging_face_token already")
-    return problems
+
+    most = config.autoscaling_config.max_replicas if config.enable_autoscaling else config.replicas
+    if config.enable_pvc and (config.enable_autoscaling or most > 1):
+        scale = f"up to {most} replicas" if config.enable_autoscaling else f"{most} replicas"
+        if config.pvc_access_mode == "ReadWriteOncePod":
+            add(
+                "deployment_config.pvc_access_mode",
+                f"ReadWriteOncePod lets one pod mount the cache claim but this model runs {scale}; "
+                "use ReadWriteMany, or one replica without autoscaling",
+            )
+        elif config.pvc_access_mode == "ReadWriteOnce":
+            warn(
+                "deployment_config.pvc_access_mode",
+                f"ReadWriteOnce: of the {scale}, pods scheduled on another node than the first cannot mount the "
+                "cache claim and stay Pending; use ReadWriteMany to scale across nodes",
+            )
+    return found
 
 
 def _valid_part(model: type[BaseModel], raw_entry: Any, key: str) -> Any:
@@ -265,10 +302,12 @@ class _Parsed:
     spec: StackSpec
     labels: list[str]
     problems: list[Problem]
+    warnings: list[str]
 
 
 def _parse(raw: dict[str, Any]) -> _Parsed:
     problems: list[Problem] = []
+    warnings: list[str] = []
     fields: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in StackSpec.model_fields:
@@ -297,28 +336,47 @@ def _parse(raw: dict[str, Any]) -> _Parsed:
         except ValidationError as err:
             problems += _pydantic_problems(err, ModelEntry, label)
             name = raw_entry.get("name") if isinstance(raw_entry, dict) else None
-            if isinstance(name, str):
-                requirements = _valid_part(Requirements, raw_entry, "requirements")
-                problems += _entry_problems(name, requirements, _valid_part(DeploymentConfig, raw_entry, "deployment_config"), label)
+            valid_name = name if isinstance(name, str) and k8s_names.model_name_problem(name) is None else None
+            requirements = _valid_part(Requirements, raw_entry, "requirements")
+            config = _valid_part(DeploymentConfig, raw_entry, "deployment_config")
+            problems += _entry_findings(valid_name, None, requirements, config, label).problems
             continue
-        problems += _entry_problems(entry.name, entry.requirements, entry.deployment_config, label)
+        found = _entry_findings(entry.name, entry.huggingface_id, entry.requirements, entry.deployment_config, label)
+        problems += found.problems
+        warnings += found.warnings
         models.append(entry)
         labels.append(label)
 
-    first_label: dict[str, str] = {}
-    for entry, label in zip(models, labels):
-        if entry.name in first_label:
-            problems.append(Problem(f"{label} name", f"'{entry.name}' is already used by {first_label[entry.name]}"))
-        first_label.setdefault(entry.name, label)
+    problems += _repeated(models, labels, "name", lambda e: e.name)
+    problems += _repeated(models, labels, "display_name", lambda e: e.display_name.casefold())
+    monitoring = fields.get("monitoring")
+    for key in sorted(set(monitoring.service_monitor_labels) & OWN_LABEL_KEYS if monitoring else ()):
+        problems.append(
+            Problem(
+                "monitoring.service_monitor_labels",
+                f"'{key}' is a label model-fleet sets on every object of a model (selectors and the gateway read it); remove it",
+            )
+        )
+    return _Parsed(StackSpec(**fields, models=models), labels, problems, warnings)
 
-    return _Parsed(StackSpec(**fields, models=models), labels, problems)
+
+def _repeated(models: list[ModelEntry], labels: list[str], field_name: str, key_of) -> list[Problem]:
+    """A problem for each entry whose `key_of` value an earlier entry already has."""
+    problems, first_label = [], {}
+    for entry, label in zip(models, labels):
+        key = key_of(entry)
+        if key in first_label:
+            value = getattr(entry, field_name)
+            problems.append(Problem(f"{label} {field_name}", f"'{value}' is already used by {first_label[key]}"))
+        first_label.setdefault(key, label)
+    return problems
 
 
 def _entry_order(problem: Problem) -> int:
     """Problems of the stack's sections first, then entry by entry, then those of the whole fleet."""
     if problem.where == "models":
         return sys.maxsize
-    match = re.match(r"models\[(\d+)\]", problem.where)
+    match = re.match(r"models\[(\d+)\]", problem.where)  # a prefix, not the whole location
     return int(match[1]) + 1 if match else 0
 
 
@@ -335,7 +393,7 @@ def load(raw: dict[str, Any], *, source: str, extra_problems: list[Problem] | No
         problems += checked.problems
     if problems:
         raise ConfigError(sorted(problems, key=_entry_order), source=source)
-    return LoadedStack(parsed.spec, facts, checked.warnings)
+    return LoadedStack(parsed.spec, facts, parsed.warnings + checked.warnings)
 
 
 def load_stack_file(project_dir: Path, stack: str) -> LoadedStack:

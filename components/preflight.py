@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
-from components.problems import Problem
+from components.problems import Findings, Problem
 from components.spec import (
     AIBRIX_CRD,
     ENVOY_GATEWAY_CRD,
@@ -112,12 +112,6 @@ def gather(spec: StackSpec) -> ClusterFacts:
     return ClusterFacts("none")
 
 
-@dataclass
-class Checked:
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
 def gpu_floor(entry: ModelEntry) -> tuple[int, str]:
     """Fewest GPUs one replica runs on, and the VRAM it needs across them."""
     gpu = entry.requirements.gpu
@@ -138,8 +132,8 @@ def min_replicas(entry: ModelEntry) -> int:
     return config.autoscaling_config.min_replicas if config.enable_autoscaling else config.replicas
 
 
-def check(spec: StackSpec, facts: ClusterFacts, labels: list[str]) -> Checked:
-    checked = Checked()
+def check(spec: StackSpec, facts: ClusterFacts, labels: list[str]) -> Findings:
+    checked = Findings()
     if not facts.known:
         checked.warnings.append(
             "no cluster inventory (model-fleet:cluster) and no live cluster (model-fleet:kubernetes): "

@@ -39,9 +39,11 @@ def _type_name(annotation) -> str:
         return "object"
     if origin in (list, dict):
         return "list" if origin is list else "map"
+    if origin is typing.Annotated:
+        return _type_name(typing.get_args(annotation)[0])
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if args and origin is not typing.Annotated:
-        return _type_name(args[0])
+    if args:
+        return " or ".join(_type_name(a) for a in args)
     name = getattr(annotation, "__name__", str(annotation))
     return {"str": "string", "int": "integer", "bool": "boolean", "SecretStr": "secret string"}.get(name, name)
 

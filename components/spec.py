@@ -7,16 +7,22 @@ real deployment needs are added with defaults and described where they are decla
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import re
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from kubernetes.utils.quantity import parse_quantity
+
+from components import k8s_names
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -24,12 +30,22 @@ from pydantic import (
     model_validator,
 )
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-# What the engine, the gateway and every snippet may carry as a model ID: an HF-style id
-# such as `mistralai/Mistral-Nemo-Instruct-2407`. Anything else could break out of the
-# quoted strings in the generated Python and bash snippets.
-MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
-GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
+# What the gateway and every snippet may carry as a model ID: an HF-style id such as
+# `mistralai/Mistral-Nemo-Instruct-2407`, or a local path. The snippets escape it anyway.
+MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]*")
+# A Hugging Face repository: `name` or `owner/name`.
+HUGGINGFACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
+GO_DURATION = re.compile(r"(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+")
+URL_HOST = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*")
+URL_PATH = re.compile(r"(/[A-Za-z0-9._~%-]+)*/?")
+# Every character a base URL of ours may hold; urlsplit alone silently drops tabs and newlines.
+URL_CHARS = re.compile(r"[A-Za-z0-9:/._~%\[\]-]+")
+ENV_NAME = re.compile(r"[-._A-Za-z][-._A-Za-z0-9]*")
+PLATFORM_NAME = re.compile(r"[\w .-]+")
+# Upper bounds that no real deployment reaches: a typo, not a fleet.
+MAX_GPUS_PER_REPLICA = 64
+MAX_REPLICAS = 1000
+MAX_SECONDS = 86400
 
 SERVING_PORT = 8000
 AIBRIX_CRD = "podautoscalers.autoscaling.aibrix.ai"
@@ -43,35 +59,119 @@ def _quantity(value: str) -> str:
     try:
         parse_quantity(value)
     except ValueError:
-        raise ValueError(f"'{value}' is not a Kubernetes quantity (examples: 500m, 2, 16Gi)")
+        raise ValueError(f"{value!r} is not a Kubernetes quantity (examples: 500m, 2, 16Gi)")
+    return value
+
+
+def _positive_quantity(value: str) -> str:
+    if parse_quantity(_quantity(value)) <= 0:
+        raise ValueError(f"{value!r} must be greater than 0")
+    return value
+
+
+def _non_negative_quantity(value: str) -> str:
+    if parse_quantity(_quantity(value)) < 0:
+        raise ValueError(f"{value!r} must not be negative")
     return value
 
 
 def _duration(value: str) -> str:
-    if not GO_DURATION.match(value):
-        raise ValueError(f"'{value}' is not a duration (examples: 30s, 3m, 1h30m)")
+    if not GO_DURATION.fullmatch(value):
+        raise ValueError(f"{value!r} is not a duration (examples: 30s, 3m, 1h30m)")
     return value
 
 
 def _label(value: str) -> str:
-    if len(value) > 63 or not DNS1123_LABEL.match(value):
-        raise ValueError(
-            f"'{value}' is not a DNS-1123 label: lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit, at most 63 characters"
-        )
+    if not k8s_names.is_dns1123_label(value):
+        raise ValueError(f"{value!r} is not {k8s_names.DNS1123_LABEL_RULE}")
     return value
 
 
-def _one_line(value: str) -> str:
-    if '"' in value or "\n" in value or "\r" in value:
-        raise ValueError("must be one line without double quotes (it becomes a docs page title)")
+def _model_name(value: str) -> str:
+    problem = k8s_names.model_name_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _display_name(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    if not value.isprintable() or value != value.strip():
+        raise ValueError(
+            "must be one line of printable characters without leading or trailing spaces "
+            "(it titles the docs entries and the snippets)"
+        )
+    if '"' in value:
+        raise ValueError("must not hold double quotes (it becomes a docs entry title)")
+    return value
+
+
+def _no_bool(value: Any) -> Any:
+    # pydantic reads true as 1; for a count that is a typo, not a number.
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is a boolean, not a whole number")
     return value
 
 
 Quantity = Annotated[str, AfterValidator(_quantity)]
+PositiveQuantity = Annotated[str, AfterValidator(_positive_quantity)]
+NonNegativeQuantity = Annotated[str, AfterValidator(_non_negative_quantity)]
 Duration = Annotated[str, AfterValidator(_duration)]
 Label = Annotated[str, AfterValidator(_label)]
-OneLine = Annotated[str, AfterValidator(_one_line)]
+ModelName = Annotated[str, AfterValidator(_model_name)]
+DisplayName = Annotated[str, AfterValidator(_display_name)]
+Count = Annotated[int, BeforeValidator(_no_bool)]
+
+
+def _labels(value: dict[str, str]) -> dict[str, str]:
+    for key, label in value.items():
+        if not k8s_names.is_label_key(key):
+            raise ValueError(f"{key!r} is not {k8s_names.LABEL_KEY_RULE}")
+        if not k8s_names.is_label_value(label):
+            raise ValueError(f"{label!r} (label {key}) is not {k8s_names.LABEL_VALUE_RULE}")
+    return value
+
+
+def base_url(value: str) -> str:
+    """An http(s) URL of a host and a path, without a trailing slash; the snippets append API paths to it.
+
+    Credentials, a query or a fragment cannot be a base URL (the API path would land after them),
+    so they are refused along with anything a shell or a Python string would read as code.
+    """
+    problem = (
+        f"{value!r} is not an http(s) base URL: scheme http or https, a host, an optional port and path, "
+        "without credentials, query or fragment"
+    )
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ValueError(problem) from None
+    host = parts.hostname or ""
+    if (
+        not URL_CHARS.fullmatch(value)
+        or parts.scheme not in ("http", "https")
+        or not value.startswith(parts.scheme + "://")
+        or parts.username is not None
+        or parts.password is not None
+        or not (URL_HOST.fullmatch(host) or _is_ip(host))
+        or (port is not None and not 0 < port < 65536)
+        or not URL_PATH.fullmatch(parts.path)
+        or parts.query
+        or parts.fragment
+        or parts.netloc != (f"[{host}]" if ":" in host else host) + (f":{port}" if port is not None else "")
+    ):
+        raise ValueError(problem)
+    return value.rstrip("/")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def quantity_value(value: str) -> Decimal:
@@ -89,9 +189,9 @@ class ModelType(str, Enum):
 
 
 class GPURequirement(Strict):
-    min_vram: Quantity = Field("0", description="VRAM the model needs across its `min_gpus` GPUs, e.g. `24Gi`.")
-    min_gpus: int = Field(1, ge=1, description="Fewest GPUs one replica can run on.")
-    max_gpus: int | None = Field(None, ge=1, description="Most GPUs one replica may use; defaults to `min_gpus`.")
+    min_vram: NonNegativeQuantity = Field("0", description="VRAM the model needs across its `min_gpus` GPUs, e.g. `24Gi`.")
+    min_gpus: Count = Field(1, ge=1, le=MAX_GPUS_PER_REPLICA, description="Fewest GPUs one replica can run on.")
+    max_gpus: Count | None = Field(None, ge=1, le=MAX_GPUS_PER_REPLICA, description="Most GPUs one replica may use; defaults to `min_gpus`.")
 
     @model_validator(mode="after")
     def _max_not_below_min(self) -> GPURequirement:
@@ -105,14 +205,14 @@ class GPURequirement(Strict):
 
 
 class Requirements(Strict):
-    cpu: Quantity = Field(description="CPU request of one replica, e.g. `2000m`.")
-    memory: Quantity = Field(description="Memory request of one replica, e.g. `16Gi`.")
+    cpu: PositiveQuantity = Field(description="CPU request of one replica, e.g. `2000m`.")
+    memory: PositiveQuantity = Field(description="Memory request of one replica, e.g. `16Gi`.")
     gpu: GPURequirement | None = Field(None, description="GPU needs, checked against the cluster by the preflight.")
 
 
 class AutoscalingConfig(Strict):
-    min_replicas: int = Field(1, ge=0, description="Fewest replicas the autoscaler keeps.")
-    max_replicas: int = Field(10, ge=1, description="Most replicas the autoscaler may run.")
+    min_replicas: Count = Field(1, ge=0, le=MAX_REPLICAS, description="Fewest replicas the autoscaler keeps.")
+    max_replicas: Count = Field(10, ge=1, le=MAX_REPLICAS, description="Most replicas the autoscaler may run.")
     target_metric: str = Field("num_requests_running", min_length=1, description="vLLM metric the autoscaler tracks.")
     target_value: str = Field("40", description="Target value of the metric per pod, a number as a string.")
     scale_down_delay: Duration = Field("3m", description="How long load must stay low before scaling down.")
@@ -127,8 +227,8 @@ class AutoscalingConfig(Strict):
             number = float(value)
         except ValueError:
             number = -1.0
-        if not number > 0:
-            raise ValueError(f"'{value}' is not a number greater than 0")
+        if not (math.isfinite(number) and number > 0):
+            raise ValueError(f"{value!r} is not a finite number greater than 0")
         return value
 
     @model_validator(mode="after")
@@ -141,8 +241,23 @@ class AutoscalingConfig(Strict):
 
 
 class EnvVar(Strict):
-    name: str = Field(min_length=1, description="Variable name.")
-    value: str = Field("", description="Plain value; never a secret (use `hugging_face_token` for the HF token).")
+    name: str = Field(description="Variable name: letters, digits, `_`, `-` and `.`, not starting with a digit.")
+    value: str | SecretStr = Field(
+        "",
+        description="Value. A secret set with `pulumi config set --secret --path` reaches the pod through a Secret, "
+        "never in the Deployment.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not ENV_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not an environment variable name (letters, digits, '_', '-' and '.', not starting with a digit)")
+        return value
+
+    @property
+    def is_secret(self) -> bool:
+        return isinstance(self.value, SecretStr)
 
 
 class Toleration(Strict):
@@ -151,14 +266,23 @@ class Toleration(Strict):
     value: str | None = Field(None, description="Taint value for `Equal`.")
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(None, description="Taint effect; unset matches all.")
 
+    @model_validator(mode="after")
+    def _operator_fits(self) -> Toleration:
+        # The API server refuses both; caught here they name the entry.
+        if self.operator == "Exists" and self.value:
+            raise ValueError(f"operator Exists matches any value: remove value '{self.value}' or use operator Equal")
+        if self.operator == "Equal" and not self.key:
+            raise ValueError("operator Equal needs a key; to tolerate every taint use operator Exists without a key")
+        return self
+
 
 class DeploymentConfig(Strict):
     image: str = Field(min_length=1, description="Container image of the vLLM server.")
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field("IfNotPresent", description="Kubernetes image pull policy.")
     command: list[str] = Field(min_length=1, description="Container command, e.g. `[sh]` or `[vllm, serve]`.")
     args: list[str] = Field(default_factory=list, description="Container arguments; `--served-model-name` is read from here or from `command`.")
-    gpu_count: int = Field(0, ge=0, description="GPUs requested and limited per replica (`nvidia.com/gpu`).")
-    initial_delay_seconds: int = Field(240, ge=0, description="Seconds before the first startup probe; typical model load time.")
+    gpu_count: Count = Field(0, ge=0, le=MAX_GPUS_PER_REPLICA, description="GPUs requested and limited per replica (`nvidia.com/gpu`).")
+    initial_delay_seconds: Count = Field(240, ge=0, le=MAX_SECONDS, description="Seconds before the first startup probe; typical model load time.")
     enable_pvc: bool = Field(False, description="Keep the Hugging Face cache on a PersistentVolumeClaim.")
     storage_class: str = Field("", description="Storage class of the cache PVC; empty uses the cluster's default class.")
     enable_autoscaling: bool = Field(False, description="Declare an AIBrix PodAutoscaler for the Deployment.")
@@ -168,20 +292,25 @@ class DeploymentConfig(Strict):
         None, description="HF token for gated models. Set only with `pulumi config set --secret`; it reaches the pod through a Secret."
     )
     # Beyond the deployment API: what a real cluster needs.
-    replicas: int = Field(1, ge=0, description="Replicas when autoscaling is off; the autoscaler owns the count otherwise.")
-    startup_timeout_seconds: int = Field(
-        1800, ge=60, description="Whole startup budget (image pull, weight download, load) before the pod is restarted and `pulumi up` gives up."
+    replicas: Count = Field(1, ge=0, le=MAX_REPLICAS, description="Replicas when autoscaling is off; the autoscaler owns the count otherwise.")
+    startup_timeout_seconds: Count = Field(
+        1800, ge=60, le=MAX_SECONDS, description="Whole startup budget (image pull, weight download, load) before the pod is restarted and `pulumi up` gives up."
     )
-    pvc_size: Quantity = Field("100Gi", description="Size of the cache PVC.")
+    pvc_size: PositiveQuantity = Field("100Gi", description="Size of the cache PVC.")
     pvc_access_mode: Literal["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"] = Field(
         "ReadWriteOnce", description="Access mode of the cache PVC; use ReadWriteMany to share weights between replicas on several nodes."
     )
     retain_cache_on_delete: bool = Field(
         True, description="Keep the cache PVC (and its downloaded weights) when the model is removed from the stack."
     )
-    shm_size: Quantity = Field("2Gi", description="Size of the memory-backed `/dev/shm` (tensor-parallel workers share tensors through it).")
+    shm_size: PositiveQuantity = Field("2Gi", description="Size of the memory-backed `/dev/shm` (tensor-parallel workers share tensors through it).")
     node_selector: dict[str, str] = Field(default_factory=dict, description="Node labels the pods must match.")
     tolerations: list[Toleration] = Field(default_factory=list, description="Taints the pods tolerate, e.g. `nvidia.com/gpu`.")
+
+    @field_validator("node_selector")
+    @classmethod
+    def _node_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        return _labels(value)
 
     @model_validator(mode="after")
     def _startup_budget(self) -> DeploymentConfig:
@@ -194,15 +323,24 @@ class DeploymentConfig(Strict):
 
 
 class ModelEntry(Strict):
-    name: Label = Field(description="Model name: names every Kubernetes object and must equal `--served-model-name` when autoscaling.")
-    display_name: OneLine = Field(description="Human-readable name shown in the docs, e.g. `Qwen3 Coder 30B`.")
+    name: ModelName = Field(
+        description="Model name: names every Kubernetes object (a DNS-1035 label, since it names the Service) and must equal `--served-model-name`."
+    )
+    display_name: DisplayName = Field(description="Human-readable name shown in the docs, e.g. `Qwen3 Coder 30B`.")
     description: str = Field("", description="What the model is for.")
     model_type: ModelType = Field(ModelType.chat, description="`chat`, `completion` or `embedding`: picks the API the snippets call.")
-    huggingface_id: str = Field(min_length=1, description="Hugging Face repository of the weights.")
+    huggingface_id: str = Field(description="Hugging Face repository of the weights, `owner/name`.")
     requirements: Requirements = Field(description="Resources of one replica.")
     deployment_config: DeploymentConfig = Field(description="How the vLLM server runs.")
     tags: list[str] = Field(default_factory=list, description="Free-form tags, reported in the outputs.")
     is_public: bool = Field(False, description="Whether the model is offered to everyone, reported in the outputs.")
+
+    @field_validator("huggingface_id")
+    @classmethod
+    def _huggingface_id(cls, value: str) -> str:
+        if not HUGGINGFACE_ID.fullmatch(value):
+            raise ValueError(f"{value!r} is not a Hugging Face repository id (`owner/name`: letters, digits, '.', '_' and '-')")
+        return value
 
 
 class DocsConfig(Strict):
@@ -216,28 +354,26 @@ class DocsConfig(Strict):
     @field_validator("api_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s'\"`$\\]+$", value):
-            raise ValueError(f"'{value}' is not an http(s) URL")
-        return value.rstrip("/")
+        return base_url(value)
 
     @field_validator("platform_name")
     @classmethod
     def _plain_name(cls, value: str) -> str:
-        if not re.match(r"^[\w .-]+$", value):
-            raise ValueError(f"'{value}' may hold only letters, digits, spaces, '.', '-' and '_'")
+        if not (PLATFORM_NAME.fullmatch(value) and value.isprintable()):
+            raise ValueError(f"{value!r} may hold only letters, digits, spaces, '.', '-' and '_'")
         return value
 
 
 class GPUNode(Strict):
     node_name: str = Field(min_length=1, description="Node name.")
-    gpu_count: int = Field(ge=0, description="GPUs on the node.")
+    gpu_count: Count = Field(ge=0, le=MAX_GPUS_PER_REPLICA, description="GPUs on the node.")
     gpu_type: str = Field("", description="GPU product, e.g. `nvidia-a100`.")
-    total_vram: Quantity = Field(description="Memory of all the node's GPUs together, e.g. `80Gi` for 2 x 40Gi.")
-    available_vram: Quantity | None = Field(None, description="Informational; defaults to `total_vram`.")
+    total_vram: NonNegativeQuantity = Field(description="Memory of all the node's GPUs together, e.g. `80Gi` for 2 x 40Gi.")
+    available_vram: NonNegativeQuantity | None = Field(None, description="Informational; defaults to `total_vram`.")
 
 
 class ClusterInventory(Strict):
-    total_nodes: int | None = Field(None, ge=0, description="Nodes in the cluster; defaults to the number of GPU nodes.")
+    total_nodes: Count | None = Field(None, ge=0, description="Nodes in the cluster; defaults to the number of GPU nodes.")
     gpu_nodes: list[GPUNode] = Field(default_factory=list, description="GPU nodes, as the status command reports them.")
     crds: list[str] = Field(default_factory=list, description="Installed CRDs, e.g. `podautoscalers.autoscaling.aibrix.ai`.")
 
@@ -266,6 +402,11 @@ class MonitoringConfig(Strict):
         default_factory=dict, description="Extra ServiceMonitor labels; kube-prometheus-stack selects on `release`."
     )
     scrape_interval: Duration = Field("30s", description="How often Prometheus scrapes `/metrics`.")
+
+    @field_validator("service_monitor_labels")
+    @classmethod
+    def _monitor_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        return _labels(value)
 
 
 class StackSpec(Strict):

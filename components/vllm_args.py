@@ -40,18 +40,21 @@ def _tokens(command: list[str], args: list[str]) -> list[str]:
 
 
 def _flag(tokens: list[str], flag: str) -> str | None:
-    """Value of the first `flag X` or `flag=X`; raises when the flag has no value."""
+    """Value of `flag X` or `flag=X`; raises when the flag has no value.
+
+    When the flag is repeated, vLLM's argument parser keeps the last value, so that is the one read.
+    """
+    value = None
     for i, token in enumerate(tokens):
         if token.startswith(flag + "="):
             value = token[len(flag) + 1 :]
             if not value:
                 raise VllmArgsError(f"{flag} flag found but no value provided")
-            return value
-        if token == flag:
+        elif token == flag:
             if i + 1 >= len(tokens) or tokens[i + 1].startswith("--"):
                 raise VllmArgsError(f"{flag} flag found but no value provided")
-            return tokens[i + 1]
-    return None
+            value = tokens[i + 1]
+    return value
 
 
 def _serve_positional(tokens: list[str]) -> str | None:

@@ -45,6 +45,8 @@ def entry(name: str = "qwen3-coder-30b", **overrides: Any) -> dict:
         args = body["deployment_config"]["args"]
         args[1] = args[1].replace("--served-model-name qwen3-coder-30b", f"--served-model-name {name}")
         body["name"] = name
+        # Display names are unique in a stack, like names.
+        body["display_name"] = f"{body['display_name']} {name}"
     for dotted, value in overrides.items():
         set_path(body, dotted, value)
     return body

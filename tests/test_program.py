@@ -107,8 +107,8 @@ def test_invalid_config_stops_before_any_resource_or_file(project):
     assert str(caught.value).splitlines() == [
         "Pulumi.dev.yaml: 2 problems found; nothing was changed",
         "  - models[0] (qwen3-coder-30b) deployment_config.autoscaling_config: min_replicas 9 is greater than max_replicas 8",
-        "  - models[1] (Bad_Name) name: 'Bad_Name' is not a DNS-1123 label: lowercase letters, digits and '-', "
-        "starting and ending with a letter or digit, at most 63 characters",
+        "  - models[1] (Bad_Name) name: 'Bad_Name' cannot name a Service: it must be a DNS-1035 label: lowercase "
+        "letters, digits and '-', starting with a letter and ending with a letter or digit, at most 63 characters",
     ]
     assert not (project / "docs").exists()
     assert monitors[0].registered == []

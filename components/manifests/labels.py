@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from components import k8s_names
 from components.spec import SERVING_PORT, ModelEntry
 
 MODEL_NAME_LABEL = "model.aibrix.ai/name"
@@ -10,30 +11,46 @@ MANAGED_LABEL = "jan-server.menlo.ai/managed"
 
 
 def pvc_name(entry: ModelEntry) -> str:
-    return f"{entry.name}-hf-cache"
+    return k8s_names.cache_claim_name(entry.name)
 
 
 def secret_name(entry: ModelEntry) -> str:
-    return f"{entry.name}-hf-token"
+    return k8s_names.token_secret_name(entry.name)
+
+
+def env_secret_name(entry: ModelEntry) -> str:
+    return k8s_names.env_secret_name(entry.name)
 
 
 def selector(entry: ModelEntry) -> dict[str, str]:
     """What picks a model's pods; part of the Deployment's immutable selector, so never changes."""
-    return {MODEL_NAME_LABEL: entry.name, MANAGED_LABEL: "true"}
+    return _selector_of(entry.name)
+
+
+def _selector_of(name: str) -> dict[str, str]:
+    return {MODEL_NAME_LABEL: name, MANAGED_LABEL: "true"}
 
 
 def labels(entry: ModelEntry) -> dict[str, str]:
+    return _labels_of(entry.name)
+
+
+def _labels_of(name: str) -> dict[str, str]:
     return {
-        **selector(entry),
+        **_selector_of(name),
         MODEL_PORT_LABEL: str(SERVING_PORT),
         # AIBrix reads the engine to pick the metric names it scrapes.
         "model.aibrix.ai/engine": "vllm",
-        "app.kubernetes.io/name": entry.name,
-        "app.kubernetes.io/instance": entry.name,
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/instance": name,
         "app.kubernetes.io/component": "inference-server",
         "app.kubernetes.io/part-of": "model-fleet",
         "app.kubernetes.io/managed-by": "pulumi",
     }
+
+
+# Every label a model's objects carry; other labels (the ServiceMonitor's) may not override them.
+OWN_LABEL_KEYS = frozenset(_labels_of("model"))
 
 
 def metadata(entry: ModelEntry, namespace: str, name: str | None = None, **extra: dict[str, str]) -> dict:

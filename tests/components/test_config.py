@@ -91,7 +91,7 @@ def test_defaults_are_the_deployment_apis():
 @pytest.mark.parametrize(
     ("override", "expected"),
     [
-        ({"name": "Qwen_Coder"}, "models[0] (Qwen_Coder) name: 'Qwen_Coder' is not a DNS-1123 label"),
+        ({"name": "Qwen_Coder"}, "models[0] (Qwen_Coder) name: 'Qwen_Coder' cannot name a Service: it must be a DNS-1035 label"),
         ({"requirements.cpu": "two"}, "requirements.cpu: 'two' is not a Kubernetes quantity"),
         ({"requirements.gpu.min_vram": "24 GB"}, "requirements.gpu.min_vram: '24 GB' is not a Kubernetes quantity"),
         ({"deployment_config.pvc_size": "big"}, "deployment_config.pvc_size: 'big' is not a Kubernetes quantity"),
@@ -107,12 +107,12 @@ def test_defaults_are_the_deployment_apis():
         ),
         (
             {"deployment_config.autoscaling_config.target_value": "lots"},
-            "deployment_config.autoscaling_config.target_value: 'lots' is not a number greater than 0",
+            "deployment_config.autoscaling_config.target_value: 'lots' is not a finite number greater than 0",
         ),
         ({"deployment_config.image_pull_policy": "Sometimes"}, "deployment_config.image_pull_policy: Input should be 'Always', 'IfNotPresent' or 'Never'"),
         ({"deployment_config.command": []}, "deployment_config.command: List should have at least 1 item"),
         ({"deployment_config.image": DELETE}, "deployment_config.image: required key is missing"),
-        ({"display_name": 'Qwen "Coder"'}, "display_name: must be one line without double quotes"),
+        ({"display_name": 'Qwen "Coder"'}, "display_name: must not hold double quotes"),
         (
             {"deployment_config.startup_timeout_seconds": 200},
             "deployment_config: startup_timeout_seconds 200 must be greater than initial_delay_seconds 240",
@@ -150,10 +150,32 @@ def test_missing_served_model_name_with_autoscaling_says_so():
     )
 
 
-def test_missing_served_model_name_without_autoscaling_is_fine():
+def test_missing_served_model_name_without_autoscaling_is_a_warning_with_the_flag_to_add():
     args = ["-c", "vllm serve Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8"]
     raw = stack(entry(**{"deployment_config.args": args, "deployment_config.enable_autoscaling": False}))
-    assert config.load(raw, source="t").spec.models[0].name == "qwen3-coder-30b"
+    loaded = config.load(raw, source="t")
+    assert loaded.spec.models[0].name == "qwen3-coder-30b"
+    assert loaded.warnings == [
+        "models[0] (qwen3-coder-30b) deployment_config.args: no --served-model-name: clients must call the model by "
+        "'Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8', which the AIBrix gateway cannot route (it routes by the label "
+        "model.aibrix.ai/name 'qwen3-coder-30b', and a label cannot hold '/'); "
+        "add '--served-model-name qwen3-coder-30b' to your vLLM command"
+    ]
+
+
+def test_served_model_name_must_match_without_autoscaling_too():
+    args = ["-c", "vllm serve Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8 --served-model-name wrong-name"]
+    raw = stack(entry(**{"deployment_config.args": args, "deployment_config.enable_autoscaling": False}))
+    assert problems_of(raw) == [
+        "models[0] (qwen3-coder-30b) deployment_config.args: --served-model-name 'wrong-name' must match "
+        "model name 'qwen3-coder-30b' (required by Aibrix for autoscaling)"
+    ]
+
+
+def test_repeated_flag_is_read_as_vllm_reads_it_the_last_one_wins():
+    args = ["-c", "vllm serve X --served-model-name qwen3-coder-30b --served-model-name other"]
+    (problem,) = problems_of(stack(entry(**{"deployment_config.args": args})))
+    assert "--served-model-name 'other' must match model name 'qwen3-coder-30b'" in problem
 
 
 def test_served_model_name_flag_without_value():
@@ -181,8 +203,13 @@ def test_unknown_keys_with_did_you_mean():
 
 
 def test_duplicate_names():
-    problems = problems_of(stack(entry("a"), entry("b"), entry("a")))
+    problems = problems_of(stack(entry("a"), entry("b"), entry("a", display_name="Another A")))
     assert problems == ["models[2] (a) name: 'a' is already used by models[0] (a)"]
+
+
+def test_duplicate_display_names_whatever_their_case():
+    problems = problems_of(stack(entry("a", display_name="Model A"), entry("b", display_name="model a")))
+    assert problems == ["models[1] (b) display_name: 'model a' is already used by models[0] (a)"]
 
 
 def test_every_problem_is_reported_at_once_naming_each_entry():
@@ -248,6 +275,136 @@ def test_engine_config_is_read_from_the_pulumi_runtime(monkeypatch):
 
 
 def test_inventory_defaults_to_no_checks_with_a_warning():
-    loaded = config.load(stack(entry(), cluster=DELETE), source="t")
+    loaded = config.load(stack(entry(**{"deployment_config.enable_pvc": False}), cluster=DELETE), source="t")
     assert loaded.facts.source == "none"
-    assert "GPU and CRD checks skipped" in loaded.warnings[0]
+    (warning,) = loaded.warnings
+    assert "GPU and CRD checks skipped" in warning
+
+
+# --- hostile and impossible input: each one a problem naming the entry and the field --------
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        # Full matches: a trailing newline is not part of any valid value.
+        ({"name": "m1\n", "display_name": "M1"}, "models[0] ('m1\\n') name: 'm1\\n' cannot name a Service"),
+        ({"deployment_config.autoscaling_config.scale_down_delay": "3m\n"}, "scale_down_delay: '3m\\n' is not a duration"),
+        ({"huggingface_id": "org/x'; touch /tmp/p; echo '"}, "huggingface_id: \"org/x'; touch /tmp/p; echo '\" is not a Hugging Face repository id"),
+        ({"huggingface_id": "org/x\n"}, "huggingface_id: 'org/x\\n' is not a Hugging Face repository id"),
+        # Kubernetes refuses a Service named with a leading digit (DNS-1035).
+        ({"name": "1model"}, "name: '1model' cannot name a Service: it must be a DNS-1035 label"),
+        ({"name": "m" * 64}, "cannot name a Service: it must be a DNS-1035 label"),
+        # Display names are one printable line.
+        ({"display_name": "A\u2028B"}, "display_name: must be one line of printable characters"),
+        ({"display_name": "A\x0bB"}, "display_name: must be one line of printable characters"),
+        ({"display_name": "A\x0cB"}, "display_name: must be one line of printable characters"),
+        ({"display_name": "A\x85B"}, "display_name: must be one line of printable characters"),
+        ({"display_name": "A\x00B"}, "display_name: must be one line of printable characters"),
+        ({"display_name": "  "}, "display_name: must not be empty"),
+        ({"display_name": ""}, "display_name: must not be empty"),
+        # Values that pass a type check but fail at apply time.
+        ({"requirements.cpu": "-1"}, "requirements.cpu: '-1' must be greater than 0"),
+        ({"requirements.memory": "0"}, "requirements.memory: '0' must be greater than 0"),
+        ({"deployment_config.pvc_size": "0"}, "deployment_config.pvc_size: '0' must be greater than 0"),
+        ({"requirements.gpu.min_vram": "-24Gi"}, "requirements.gpu.min_vram: '-24Gi' must not be negative"),
+        ({"deployment_config.gpu_count": True}, "deployment_config.gpu_count: true is a boolean, not a whole number"),
+        ({"deployment_config.replicas": 10**12}, "deployment_config.replicas: Input should be less than or equal to 1000"),
+        ({"deployment_config.autoscaling_config.target_value": "inf"}, "target_value: 'inf' is not a finite number greater than 0"),
+        (
+            {"deployment_config.tolerations": [{"key": "gpu", "operator": "Exists", "value": "yes"}]},
+            "deployment_config.tolerations[0]: operator Exists matches any value: remove value 'yes' or use operator Equal",
+        ),
+        (
+            {"deployment_config.tolerations": [{"operator": "Equal", "value": "yes"}]},
+            "deployment_config.tolerations[0]: operator Equal needs a key",
+        ),
+        ({"deployment_config.node_selector": {"gpu type": "a100"}}, "deployment_config.node_selector: 'gpu type' is not a label key"),
+        ({"deployment_config.extra_env": [{"name": "1BAD", "value": "x"}]}, "extra_env[0].name: '1BAD' is not an environment variable name"),
+        (
+            {"deployment_config.pvc_access_mode": "ReadWriteOncePod"},
+            "deployment_config.pvc_access_mode: ReadWriteOncePod lets one pod mount the cache claim but this model runs up to 8 replicas",
+        ),
+    ],
+)
+def test_hostile_or_impossible_values_are_problems(override, expected):
+    (problem,) = problems_of(stack(entry(**override)))
+    assert expected in problem
+    assert problem.startswith("models[0] (")
+
+
+def test_model_id_from_the_command_line_is_checked_like_the_served_name():
+    args = ["-c", "vllm serve \"org/x'; touch /tmp/p; echo '\""]
+    raw = stack(entry(**{"deployment_config.args": args, "deployment_config.enable_autoscaling": False}))
+    assert problems_of(raw) == [
+        "models[0] (qwen3-coder-30b) deployment_config.args: model ID \"org/x'; touch /tmp/p; echo '\" "
+        "may hold only letters, digits and . _ : / -"
+    ]
+
+
+def test_read_write_once_cache_with_several_replicas_is_a_warning():
+    raw = stack(
+        entry(
+            **{
+                "deployment_config.enable_autoscaling": False,
+                "deployment_config.replicas": 2,
+                "deployment_config.pvc_access_mode": "ReadWriteOnce",
+            }
+        )
+    )
+    assert config.load(raw, source="t").warnings == [
+        "models[0] (qwen3-coder-30b) deployment_config.pvc_access_mode: ReadWriteOnce: of the 2 replicas, pods "
+        "scheduled on another node than the first cannot mount the cache claim and stay Pending; "
+        "use ReadWriteMany to scale across nodes"
+    ]
+
+
+def test_one_replica_on_a_read_write_once_pod_claim_is_fine():
+    raw = stack(entry(**{"deployment_config.enable_autoscaling": False, "deployment_config.pvc_access_mode": "ReadWriteOncePod"}))
+    assert config.load(raw, source="t").warnings == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://a.com/v1;{touch,/tmp/p};#",
+        "https://a.com/v1?x=1&y=2",
+        "https://a.com/v1#top",
+        "https://a.com/v1\n",
+        "https://a.com/v1)",
+        "https://user:pw@a.com/v1",
+        "https://a.com/$(id)",
+        "ftp://a.com/v1",
+        "https://a.com:99999/v1",
+        "https:///v1",
+    ],
+)
+def test_api_base_url_is_parsed_strictly(url):
+    problems = problems_of(stack(docs={"api_base_url": url}))
+    assert problems == [
+        f"docs.api_base_url: {url!r} is not an http(s) base URL: scheme http or https, a host, an optional port "
+        "and path, without credentials, query or fragment"
+    ]
+
+
+@pytest.mark.parametrize("url", ["https://api.example.com/v1/", "http://127.0.0.1:8000/v1", "https://[::1]:8443"])
+def test_api_base_url_accepts_hosts_ports_and_paths(url):
+    assert config.load(stack(entry(**{"deployment_config.enable_pvc": False}), docs={"api_base_url": url}), source="t").spec.docs.api_base_url == url.rstrip("/")
+
+
+@pytest.mark.parametrize(
+    "section, expected",
+    [
+        ({"namespace": "models\n"}, "namespace: 'models\\n' is not a DNS-1123 label"),
+        ({"monitoring": {"scrape_interval": "30s\n"}}, "monitoring.scrape_interval: '30s\\n' is not a duration"),
+        ({"docs": {"platform_name": "kluster\u2028ai"}}, "docs.platform_name: 'kluster\\u2028ai' may hold only letters"),
+        (
+            {"monitoring": {"service_monitor_labels": {"model.aibrix.ai/name": "other"}}},
+            "monitoring.service_monitor_labels: 'model.aibrix.ai/name' is a label model-fleet sets on every object",
+        ),
+        ({"monitoring": {"service_monitor_labels": {"release": "a b"}}}, "'a b' (label release) is not a label value"),
+    ],
+)
+def test_stack_sections_are_matched_whole(section, expected):
+    (problem,) = problems_of(stack(entry(**{"deployment_config.enable_pvc": False}), **section))
+    assert expected in problem
