@@ -121,15 +121,53 @@ def gpu_floor(entry: ModelEntry) -> tuple[int, str]:
 
 
 def node_fits(node: GPUNode, min_gpus: int, min_vram: str) -> bool:
-    if node.gpu_count < min_gpus or node.gpu_count == 0:
-        return False
-    per_gpu = quantity_value(node.total_vram) / Decimal(node.gpu_count)
-    return per_gpu * min_gpus >= quantity_value(min_vram)
+    """The deployment API's rule: the node has `min_gpus` GPUs and its `total_vram` reaches `min_vram`."""
+    return node.gpu_count > 0 and node.gpu_count >= min_gpus and quantity_value(node.total_vram) >= quantity_value(min_vram)
+
+
+def per_gpu_memory(node: GPUNode) -> Decimal:
+    return quantity_value(node.total_vram) / Decimal(node.gpu_count)
+
+
+def format_memory(amount: Decimal) -> str:
+    """Bytes as the Gi (or Mi) figure a reader compares with `min_vram`."""
+    for unit, size in (("Gi", 2**30), ("Mi", 2**20)):
+        if amount >= size:
+            value = (amount / size).quantize(Decimal("0.1")).normalize()
+            return f"{value:f}{unit}"
+    return f"{amount:f}"
 
 
 def min_replicas(entry: ModelEntry) -> int:
     config = entry.deployment_config
     return config.autoscaling_config.min_replicas if config.enable_autoscaling else config.replicas
+
+
+def _check_requested_gpus(entry: ModelEntry, label: str, candidates: list[GPUNode], checked: Findings) -> None:
+    """The pod's `gpu_count` must fit on one node (it would stay Pending forever otherwise), and the
+    GPUs it gets there should hold the model's `min_vram`."""
+    requested = entry.deployment_config.gpu_count
+    largest = max((n.gpu_count for n in candidates), default=0)
+    if requested > largest:
+        checked.problems.append(
+            Problem(
+                f"{label} deployment_config.gpu_count",
+                f"a replica requests {requested} GPUs but no GPU node has that many (the most on one node is {largest}); "
+                "the pod would stay Pending",
+            )
+        )
+        return
+    gpu = entry.requirements.gpu
+    if gpu is None:
+        return
+    best = max((n for n in candidates if n.gpu_count >= requested), key=per_gpu_memory)
+    held = per_gpu_memory(best) * requested
+    if held < quantity_value(gpu.min_vram):
+        checked.warnings.append(
+            f"{label} requirements.gpu: the {requested} GPU{'s a replica requests hold' if requested != 1 else ' a replica requests holds'} "
+            f"{format_memory(held)} on the best node ({best.node_name}: {format_memory(per_gpu_memory(best))} per GPU), "
+            f"less than min_vram {gpu.min_vram}; raise deployment_config.gpu_count or use larger GPUs"
+        )
 
 
 def check(spec: StackSpec, facts: ClusterFacts, labels: list[str]) -> Findings:
@@ -150,13 +188,16 @@ def check(spec: StackSpec, facts: ClusterFacts, labels: list[str]) -> Findings:
                 Problem(f"{label} deployment_config.enable_autoscaling", "aibrix CRD not found - required for model deployment")
             )
         min_gpus, min_vram = gpu_floor(entry)
-        if min_gpus > 0 and not any(node_fits(n, min_gpus, min_vram) for n in facts.gpu_nodes):
+        fitting = [n for n in facts.gpu_nodes if node_fits(n, min_gpus, min_vram)]
+        if min_gpus > 0 and not fitting:
             checked.problems.append(
                 Problem(
                     f"{label} requirements.gpu",
                     f"no GPU node can satisfy the requirements: min {min_gpus} GPUs with {min_vram} VRAM",
                 )
             )
+        elif config.gpu_count > 0:
+            _check_requested_gpus(entry, label, fitting or list(facts.gpu_nodes), checked)
 
     demand = [(e.name, min_replicas(e), e.deployment_config.gpu_count) for e in spec.models]
     needed = sum(replicas * gpus for _, replicas, gpus in demand)

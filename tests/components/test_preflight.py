@@ -17,11 +17,49 @@ pytestmark = pytest.mark.unit
 
 @pytest.mark.parametrize(
     ("gpus", "vram", "fits"),
-    [(1, "40Gi", True), (2, "80Gi", True), (2, "81Gi", False), (3, "1Gi", False), (1, "41Gi", False)],
+    [(1, "40Gi", True), (2, "80Gi", True), (2, "81Gi", False), (3, "1Gi", False), (1, "41Gi", True), (1, "81Gi", False)],
 )
-def test_node_fits_when_min_gpus_of_its_gpus_hold_min_vram(gpus, vram, fits):
+def test_node_fits_when_its_gpus_reach_min_gpus_and_its_total_vram_reaches_min_vram(gpus, vram, fits):
     node_ = preflight.GPUNode(node_name="n", gpu_count=2, gpu_type="a100", total_vram="80Gi")
     assert preflight.node_fits(node_, gpus, vram) is fits
+
+
+# The deployment API's own status example: one node with 2 GPUs and 40Gi in all.
+SEED_CLUSTER = {
+    "total_nodes": 3,
+    "gpu_nodes": [
+        {"node_name": "gpu-node-1", "gpu_count": 2, "gpu_type": "nvidia-a100", "total_vram": "40Gi", "available_vram": "38Gi"}
+    ],
+    "crds": ["podautoscalers.autoscaling.aibrix.ai", "servicemonitors.monitoring.coreos.com"],
+}
+
+
+def test_the_apis_own_create_body_passes_on_its_own_status_example_with_a_memory_warning():
+    raw = stack(entry(**{"deployment_config.enable_pvc": False}), cluster=SEED_CLUSTER)
+    loaded = config.load(raw, source="t")
+    assert loaded.warnings == [
+        "models[0] (qwen3-coder-30b) requirements.gpu: the 1 GPU a replica requests holds 20Gi on the best node "
+        "(gpu-node-1: 20Gi per GPU), less than min_vram 24Gi; raise deployment_config.gpu_count or use larger GPUs"
+    ]
+
+
+def test_requested_gpus_must_fit_on_one_node():
+    raw = stack(
+        gpu_entry("wide", 1, "24Gi", **{"requirements.gpu.max_gpus": 4, "deployment_config.gpu_count": 4}),
+        cluster={**SEED_CLUSTER, "gpu_nodes": SEED_CLUSTER["gpu_nodes"] * 2},
+    )
+    raw["cluster"]["gpu_nodes"][1] = {**raw["cluster"]["gpu_nodes"][1], "node_name": "gpu-node-2"}
+    with pytest.raises(ConfigError) as caught:
+        config.load(raw, source="t")
+    assert [str(p) for p in caught.value.problems] == [
+        "models[0] (wide) deployment_config.gpu_count: a replica requests 4 GPUs but no GPU node has that many "
+        "(the most on one node is 2); the pod would stay Pending"
+    ]
+
+
+def test_no_memory_warning_when_the_requested_gpus_hold_min_vram():
+    raw = stack(gpu_entry("fits", 2, "40Gi", **{"deployment_config.enable_pvc": False}), cluster=SEED_CLUSTER)
+    assert config.load(raw, source="t").warnings == []
 
 
 def test_no_gpu_node_message_is_the_apis():
