@@ -37,6 +37,14 @@ class _Entry:
     include: str | None
 
 
+def lines_of(text: str) -> list[str]:
+    """The page's lines, each with its newline; unlike str.splitlines, no other character (a form
+    feed, U+2028, ...) ends a line, so the merge sees the lines Markdown sees."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
 def _blank(line: str) -> bool:
     return not line.strip()
 
@@ -85,13 +93,13 @@ def ensure_sections(text: str) -> str:
     """Add the quickstart section or its Python/CLI subsections at the end when missing."""
     if text and not text.endswith("\n"):
         text += "\n"
-    lines = text.splitlines(keepends=True)
+    lines = lines_of(text)
     quick = _section(lines, 2, QUICKSTART)
     if quick is None:
         separator = "\n" if lines and not _blank(lines[-1]) else ""
         return text + separator + f"## {QUICKSTART}\n" + "".join(f"\n### {name}\n" for name in SECTIONS)
     for name in SECTIONS:
-        lines = text.splitlines(keepends=True)
+        lines = lines_of(text)
         quick = _section(lines, 2, QUICKSTART)
         assert quick is not None
         if _section(lines, 3, name, quick[0] + 1, quick[1]) is None:
@@ -138,12 +146,12 @@ def _insert(lines: list[str], start: int, end: int, generated: list[GeneratedEnt
                 at -= 1
         block: list[str] = []
         for entry in tail:
-            block += ["\n", *entry.text.splitlines(keepends=True)]
+            block += ["\n", *lines_of(entry.text)]
         lines[at:at] = block
     for index in sorted(before, reverse=True):
         block = []
         for entry in before[index]:
-            block += [*entry.text.splitlines(keepends=True), "\n"]
+            block += [*lines_of(entry.text), "\n"]
         lines[hand[index].start : hand[index].start] = block
 
 
@@ -153,7 +161,7 @@ def merge(text: str, entries: dict[str, list[GeneratedEntry]], owned: set[str], 
     `key_of(title)` gives the sort key of a hand-written entry, comparable with GeneratedEntry.sort_key.
     """
     text = ensure_sections(text)
-    lines = text.splitlines(keepends=True)
+    lines = lines_of(text)
     for name in SECTIONS:
         quick = _section(lines, 2, QUICKSTART)
         assert quick is not None

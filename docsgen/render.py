@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import shlex
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -11,6 +13,18 @@ import jinja2
 from components.details import served_model_id
 from components.spec import ModelEntry, ModelType, StackSpec
 
+class Escaped(str):
+    """Text already escaped for the language of the spot it is written into."""
+
+
+def _require_escaped(value: object) -> object:
+    # Every value a template writes goes through the filter of its target language; a value
+    # that skipped one could change the program users copy, so rendering stops instead.
+    if isinstance(value, Escaped):
+        return value
+    raise TypeError(f"template value {value!r} is not escaped: pass it through py, sh, json_sq, pyliteral, json, comment or md")
+
+
 ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("docsgen", "templates"),
     undefined=jinja2.StrictUndefined,
@@ -18,16 +32,64 @@ ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     autoescape=False,
+    finalize=_require_escaped,
 )
 
 
-def _pyliteral(value: dict, indent: int) -> str:
-    """A dict as Python source, indented to sit inside a list literal."""
-    return json.dumps(value, indent=4, ensure_ascii=False).replace("\n", "\n" + " " * indent)
+def _escape_char(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-ENV.filters["pyliteral"] = _pyliteral
-ENV.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False)
+def py_str(value: str) -> Escaped:
+    """A Python string literal in double quotes; anything not printable is written as an escape."""
+    body = "".join(
+        "\\" + ch if ch in '"\\' else ch if ch.isprintable() else _escape_char(ch) for ch in str(value)
+    )
+    return Escaped(f'"{body}"')
+
+
+def sh_word(value: str) -> Escaped:
+    """One bash word: unchanged when it holds only safe characters, else single-quoted."""
+    return Escaped(shlex.quote(str(value)))
+
+
+def json_in_single_quotes(value: object) -> Escaped:
+    """A JSON value written inside a bash single-quoted string (the `curl -d '...'` body)."""
+    return Escaped(json.dumps(value, ensure_ascii=True).replace("'", "'\\''"))
+
+
+def json_line(value: object) -> Escaped:
+    """One line of JSON: ASCII-only, so no character of a value can end the line."""
+    return Escaped(json.dumps(value, ensure_ascii=True))
+
+
+def py_literal(value: dict, indent: int) -> Escaped:
+    """A dict of strings and numbers as Python source, indented to sit inside a list literal.
+
+    ASCII-only JSON is Python source with the same meaning for these types.
+    """
+    return Escaped(json.dumps(value, indent=4, ensure_ascii=True).replace("\n", "\n" + " " * indent))
+
+
+def comment(value: str) -> Escaped:
+    """Text for a `#` comment: one line, whatever the value holds."""
+    return Escaped("".join(ch if ch.isprintable() else _escape_char(ch) for ch in str(value)))
+
+
+# What makes inline Markdown of plain text mid-line: code, emphasis, links and images, attributes.
+_MARKDOWN_SPECIAL = "\\`*_[]{}"
+
+
+def markdown_text(value: str) -> Escaped:
+    """Plain text in a Markdown page: no HTML, links or emphasis, on one line."""
+    text = html.escape(str(comment(value)), quote=True)
+    return Escaped("".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in text))
+
+
+ENV.filters.update(
+    py=py_str, sh=sh_word, json_sq=json_in_single_quotes, json=json_line, pyliteral=py_literal, comment=comment, md=markdown_text
+)
 
 SNIPPETS_DIR = ".snippets"
 INCLUDE_BASE = PurePosixPath("code/get-started/start-building")
@@ -61,7 +123,12 @@ class Snippet:
 
 
 def snippets_for(entry: ModelEntry) -> list[Snippet]:
-    slug, kind = entry.name, entry.model_type.value
+    return snippet_files(entry.name, entry.model_type)
+
+
+def snippet_files(slug: str, model_type: ModelType) -> list[Snippet]:
+    """The four snippets of a model named `slug`: real-time and batch, Python and bash."""
+    kind = model_type.value
     real_time = INCLUDE_BASE / "real-time"
     batch = INCLUDE_BASE / "batch"
     return [
@@ -129,7 +196,7 @@ def render_snippet(snippet: Snippet, model: SnippetModel) -> str:
 def render_entry(title: str, snippet: Snippet) -> str:
     """A page entry in the docs' format: a collapsed example holding the included snippet."""
     return (
-        f'??? example "{title}"\n'
+        f'??? example "{markdown_text(title)}"\n'
         "\n"
         f"    ```{snippet.language}\n"
         f"    --8<-- '{snippet.include}'\n"

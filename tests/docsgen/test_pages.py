@@ -147,3 +147,15 @@ def test_missing_sections_are_added_at_the_end():
     assert titles(merged, "CLI") == ["Beta Gen"]
     only_python = pages.merge("## Quickstart snippets\n\n### Python\n\n## Next\n", {}, set(), key)
     assert only_python == "## Quickstart snippets\n\n### Python\n\n### CLI\n\n## Next\n"
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\x0b", "\x0c", "\x85", "\x1c"])
+def test_characters_python_splits_lines_on_do_not_split_the_page(separator):
+    # In hand-written prose and in an entry's title (which the renderer escapes; this is the
+    # merge's own defence).
+    page = HAND_PAGE.replace("Pick a model.", f"Pick a{separator}model.")
+    entries = combine(generated(f"Beta{separator}Gen", "beta"), generated("Zulu Gen", "zulu"))
+    owned = includes("beta", "zulu")
+    once = pages.merge(page, entries, owned, key)
+    assert pages.merge(once, entries, owned, key) == once
+    assert pages.merge(once, {}, owned, key) == page
