@@ -23,7 +23,8 @@ def load() -> config.LoadedStack:
         # was written in clear.
         file_config = config.read_stack_file(stack_path) if stack_path.is_file() else {}
         extra = config.plaintext_token_problems(file_config, stack_path.name)
-        return config.load(config.raw_from_pulumi(), source=stack_path.name, extra_problems=extra)
+        raw = config.mark_secrets(config.raw_from_pulumi(), config.model_fleet_section(file_config))
+        return config.load(raw, source=stack_path.name, extra_problems=extra)
     except ConfigError as err:
         # RunError ends the program with this message alone, without a Python traceback.
         raise pulumi.RunError(err.report()) from None
@@ -86,6 +87,7 @@ def main() -> None:
             monitoring=spec.monitoring,
             service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD),
             cache_provider=adopting,
+            secret_values=not spec.kubernetes.render_yaml_to_directory,
             opts=opts,
         )
         for entry in spec.models

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from components import k8s_names, preflight, vllm_args
 from components.manifests.deployment import TOKEN_ENV_NAMES
@@ -69,10 +69,11 @@ def read_stack_file(path: Path) -> dict[str, Any]:
 
 
 def _reveal_secure(value: Any) -> Any:
-    """Replace `{secure: ...}` by its ciphertext: commands without the engine only need to know a secret is set."""
+    """Replace `{secure: ...}` by its ciphertext as a SecretStr: commands without the engine only
+    need to know a secret is set, and a SecretStr never prints its value."""
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return str(value["secure"])
+            return SecretStr(str(value["secure"]))
         return {k: _reveal_secure(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_reveal_secure(v) for v in value]
@@ -82,6 +83,25 @@ def _reveal_secure(value: Any) -> Any:
 def model_fleet_section(config: dict[str, Any]) -> dict[str, Any]:
     prefix = NAMESPACE + ":"
     return {k[len(prefix) :]: _reveal_secure(v) for k, v in config.items() if k.startswith(prefix)}
+
+
+def mark_secrets(raw: dict[str, Any], file_section: dict[str, Any]) -> dict[str, Any]:
+    """The engine's decrypted config, with every value the stack file holds encrypted made a SecretStr.
+
+    The engine marks a whole top-level key secret when any value under it is (`--secret --path`);
+    the stack file says which value it was, so only that one becomes a Kubernetes Secret.
+    """
+
+    def walk(value: Any, written: Any) -> Any:
+        if isinstance(written, SecretStr) and isinstance(value, str):
+            return SecretStr(value)
+        if isinstance(value, dict) and isinstance(written, dict):
+            return {k: walk(v, written.get(k)) for k, v in value.items()}
+        if isinstance(value, list) and isinstance(written, list):
+            return [walk(v, written[i] if i < len(written) else None) for i, v in enumerate(value)]
+        return value
+
+    return walk(raw, file_section)
 
 
 def raw_from_pulumi() -> dict[str, Any]:

@@ -40,27 +40,40 @@ class ModelDeployment(pulumi.ComponentResource):
         monitoring: MonitoringConfig,
         service_monitor_enabled: bool,
         cache_provider: pulumi.ProviderResource | None = None,
+        secret_values: bool = True,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """`cache_provider` declares the cache claim: one that adopts a claim kept from before."""
+        """`cache_provider` declares the cache claim: one that adopts a claim kept from before.
+
+        `secret_values` False declares the Secrets without their values: for manifests rendered
+        to disk, where a value would be written in clear (base64 is not encryption).
+        """
         super().__init__(TYPE, entry.name, None, opts)
         name = entry.name
         config = entry.deployment_config
         child = pulumi.ResourceOptions(parent=self)
 
+        def declare_secret(resource_name: str, manifest: dict) -> k8s.core.v1.Secret:
+            return k8s.core.v1.Secret(
+                resource_name,
+                metadata=manifest["metadata"],
+                type=manifest["type"],
+                string_data=manifest.get("stringData"),
+                opts=child,
+            )
+
         depends: list[pulumi.Resource] = []
         if config.hugging_face_token is not None:
-            token = pulumi.Output.secret(config.hugging_face_token.get_secret_value())
-            manifest = secret.build(entry, namespace, token)
-            depends.append(
-                k8s.core.v1.Secret(
-                    f"{name}-hf-token",
-                    metadata=manifest["metadata"],
-                    type=manifest["type"],
-                    string_data=manifest["stringData"],
-                    opts=child,
-                )
+            token = pulumi.Output.secret(config.hugging_face_token.get_secret_value()) if secret_values else None
+            depends.append(declare_secret(f"{name}-hf-token", secret.build(entry, namespace, token)))
+        env_names = secret.secret_env_names(entry)
+        if env_names:
+            values = (
+                {e.name: pulumi.Output.secret(e.value.get_secret_value()) for e in config.extra_env if e.is_secret}
+                if secret_values
+                else None
             )
+            depends.append(declare_secret(f"{name}-env", secret.build_env(entry, namespace, values)))
         if config.enable_pvc:
             manifest = pvc.build(entry, namespace)
             depends.append(

@@ -159,3 +159,35 @@ def test_a_stack_with_a_live_cluster_gets_a_provider_for_it(project, tmp_path):
     assert exports["cluster_status"]["source"] == "live"
     assert monitor.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor") == []
     assert "servicemonitors.monitoring.coreos.com not installed: no ServiceMonitor declared" in logs.messages(30)
+
+
+@pytest.mark.parametrize("render", [True, False])
+def test_secrets_set_with_the_cli_reach_only_secrets_and_never_a_rendered_manifest(project, render):
+    """The stack file as `pulumi config set --secret --path` leaves it; the engine hands over clear values."""
+    secrets = {"hugging_face_token": "hf_" + "Q1w2E3r4T5" * 4, "wandb": "wandb-clear-value"}
+    written = entry(
+        **{
+            "deployment_config.hugging_face_token": {"secure": "v1:token-ciphertext"},
+            "deployment_config.extra_env": [{"name": "WANDB_API_KEY", "value": {"secure": "v1:wandb-ciphertext"}}],
+        }
+    )
+    # Without render_yaml_to_directory the provider applies to the ambient cluster; the preflight uses the inventory.
+    kubernetes = {"render_yaml_to_directory": "rendered/dev"} if render else {}
+    write_stack(project, stack(written, kubernetes=kubernetes, docs={"enabled": False}))
+    decrypted = json.loads(json.dumps(stack(written, kubernetes=kubernetes, docs={"enabled": False})))
+    decrypted["models"][0]["deployment_config"]["hugging_face_token"] = secrets["hugging_face_token"]
+    decrypted["models"][0]["deployment_config"]["extra_env"][0]["value"] = secrets["wandb"]
+
+    monitor, logs, exports = run_program(project, values={f"model-fleet:{k}": json.dumps(v) for k, v in decrypted.items()})
+
+    by_name = {r.name: r for r in monitor.of_type("kubernetes:core/v1:Secret")}
+    assert sorted(by_name) == ["qwen3-coder-30b-env", "qwen3-coder-30b-hf-token"]
+    if render:
+        assert all("stringData" not in r.inputs for r in by_name.values())
+    else:
+        assert by_name["qwen3-coder-30b-env"].wire["stringData"]["value"] == {"WANDB_API_KEY": secrets["wandb"]}
+        assert by_name["qwen3-coder-30b-env"].wire["stringData"][pulumi_mocks.SIG_KEY] == pulumi_mocks.SECRET_SIG
+    rest = [r.wire for r in monitor.registered if r.name not in by_name]
+    shown = json.dumps(rest) + json.dumps(exports, default=str) + "\n".join(logs.messages(0))
+    for value in secrets.values():
+        assert value not in shown

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from components.manifests.labels import metadata, pvc_name, secret_name, selector
+from components.manifests.labels import env_secret_name, metadata, pvc_name, secret_name, selector
 from components.spec import SERVING_PORT, ModelEntry
 
 HEALTH_PATH = "/health"
@@ -43,8 +43,14 @@ def rollout_seconds(entry: ModelEntry) -> int:
 
 
 def env(entry: ModelEntry) -> list[dict]:
+    """Plain values inline; secret values only as references to the model's Secrets."""
     config = entry.deployment_config
-    variables: list[dict] = [{"name": e.name, "value": e.value} for e in config.extra_env]
+    variables: list[dict] = [
+        {"name": e.name, "valueFrom": {"secretKeyRef": {"name": env_secret_name(entry), "key": e.name}}}
+        if e.is_secret
+        else {"name": e.name, "value": e.value}
+        for e in config.extra_env
+    ]
     if config.hugging_face_token is not None:
         ref = {"secretKeyRef": {"name": secret_name(entry), "key": "token"}}
         variables += [{"name": name, "valueFrom": ref} for name in TOKEN_ENV_NAMES]

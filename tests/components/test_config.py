@@ -6,6 +6,7 @@ import json
 
 import pytest
 import yaml
+from pydantic import SecretStr
 
 from components import config
 from components.problems import ConfigError
@@ -253,6 +254,31 @@ def test_invalid_yaml_is_a_problem_not_a_traceback(tmp_path):
     with pytest.raises(ConfigError) as caught:
         config.load_stack_file(tmp_path, "dev")
     assert caught.value.problems[0].message.startswith("not valid YAML")
+
+
+def test_encrypted_extra_env_value_is_a_secret_and_its_ciphertext_is_never_shown(tmp_path):
+    env = [{"name": "WANDB_API_KEY", "value": {"secure": "v1:ciphertext-of-the-key"}}, {"name": "PLAIN", "value": "x"}]
+    write_stack(tmp_path, stack(entry(**{"deployment_config.extra_env": env, "deployment_config.gpu_count": True})))
+
+    with pytest.raises(ConfigError) as caught:
+        config.load_stack_file(tmp_path, "dev")
+    assert "ciphertext-of-the-key" not in caught.value.report()
+
+    write_stack(tmp_path, stack(entry(**{"deployment_config.extra_env": env})))
+    first, second = config.load_stack_file(tmp_path, "dev").spec.models[0].deployment_config.extra_env
+    assert first.is_secret and not second.is_secret
+    assert "ciphertext-of-the-key" not in repr(first)
+
+
+def test_values_the_stack_file_encrypts_stay_secrets_in_the_engines_decrypted_config():
+    written = {"models": [{"deployment_config": {"extra_env": [{"name": "K", "value": SecretStr("v1:cipher")}, {"name": "P", "value": "p"}]}}]}
+    decrypted = {"models": [{"deployment_config": {"extra_env": [{"name": "K", "value": "clear"}, {"name": "P", "value": "p"}]}}]}
+
+    marked = config.mark_secrets(decrypted, written)
+
+    key, plain = marked["models"][0]["deployment_config"]["extra_env"]
+    assert isinstance(key["value"], SecretStr) and key["value"].get_secret_value() == "clear"
+    assert plain["value"] == "p"
 
 
 def test_engine_config_is_read_from_the_pulumi_runtime(monkeypatch):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jsonschema
 import kubernetes_validate
 import pytest
+from pydantic import SecretStr
 
 from components import config
 from components.manifests import deployment, labels, pod_autoscaler, pvc, secret, service, service_monitor
@@ -163,6 +164,20 @@ def test_token_reaches_the_pod_only_through_the_secret():
     assert "hf_plain_for_test" not in repr(manifest)
     assert secret.build(m, NS, "value")["stringData"] == {"token": "value"}
     assert secret.build(m, NS, "value")["metadata"]["name"] == labels.secret_name(m)
+
+
+def test_secret_env_values_reach_the_pod_only_through_the_env_secret():
+    env_vars = [{"name": "API_SECRET", "value": SecretStr("s3cr3t")}, {"name": "PLAIN", "value": "p"}]
+    m = model(**{"deployment_config.extra_env": env_vars})
+    manifest = deployment.build(m, NS)
+    assert container(manifest)["env"] == [
+        {"name": "API_SECRET", "valueFrom": {"secretKeyRef": {"name": "qwen3-coder-30b-env", "key": "API_SECRET"}}},
+        {"name": "PLAIN", "value": "p"},
+    ]
+    assert "s3cr3t" not in repr(manifest)
+    assert secret.build_env(m, NS, {"API_SECRET": "v"})["stringData"] == {"API_SECRET": "v"}
+    assert "stringData" not in secret.build_env(m, NS, None)
+    assert "stringData" not in secret.build(m, NS, None)
 
 
 def test_gpu_pods_tolerate_the_gpu_taint_and_honour_scheduling_settings():

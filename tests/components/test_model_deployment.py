@@ -6,6 +6,7 @@ import json
 
 import pulumi
 import pytest
+from pydantic import SecretStr
 
 from components import config
 from components.manifests import deployment, pod_autoscaler, pvc, service, service_monitor
@@ -24,13 +25,15 @@ def model(**overrides):
     return config.load({"models": [entry(**overrides)]}, source="t").spec.models[0]
 
 
-def declare(m, service_monitor_enabled=True):
+def declare(m, service_monitor_enabled=True, secret_values=True):
     monitor, _ = pulumi_mocks.install()
     result = {}
 
     @pulumi.runtime.test
     def run():
-        component = ModelDeployment(m, namespace=NS, monitoring=MONITORING, service_monitor_enabled=service_monitor_enabled)
+        component = ModelDeployment(
+            m, namespace=NS, monitoring=MONITORING, service_monitor_enabled=service_monitor_enabled, secret_values=secret_values
+        )
         return component.details.apply(lambda details: result.update(details))
 
     run()
@@ -109,6 +112,35 @@ def test_token_is_a_secret_and_appears_nowhere_else():
         "HUGGING_FACE_HUB_TOKEN": "qwen3-coder-30b-hf-token",
     }
     assert secret.urn in monitor.one("kubernetes:apps/v1:Deployment").dependencies
+
+
+SECRET_ENV = [{"name": "WANDB_API_KEY", "value": SecretStr("wandb-secret-value")}, {"name": "PLAIN", "value": "shown"}]
+
+
+def test_secret_env_values_go_to_their_own_secret_and_nowhere_else():
+    monitor, details = declare(model(**{"deployment_config.extra_env": SECRET_ENV}))
+
+    (secret,) = [r for r in monitor.of_type("kubernetes:core/v1:Secret") if r.name == "qwen3-coder-30b-env"]
+    assert secret.wire["stringData"][pulumi_mocks.SIG_KEY] == pulumi_mocks.SECRET_SIG
+    assert secret.wire["stringData"]["value"] == {"WANDB_API_KEY": "wandb-secret-value"}
+    others = [r for r in monitor.registered if r is not secret]
+    assert "wandb-secret-value" not in json.dumps([r.wire for r in others]) + json.dumps(details)
+    dep = monitor.one("kubernetes:apps/v1:Deployment")
+    env = dep.inputs["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "WANDB_API_KEY", "valueFrom": {"secretKeyRef": {"name": "qwen3-coder-30b-env", "key": "WANDB_API_KEY"}}} in env
+    assert {"name": "PLAIN", "value": "shown"} in env
+    assert secret.urn in dep.dependencies
+
+
+def test_rendered_secrets_are_declared_without_their_values():
+    m = model(**{"deployment_config.extra_env": SECRET_ENV, "deployment_config.hugging_face_token": TOKEN})
+    monitor, _ = declare(m, secret_values=False)
+
+    secrets = monitor.of_type("kubernetes:core/v1:Secret")
+    assert sorted(s.name for s in secrets) == ["qwen3-coder-30b-env", "qwen3-coder-30b-hf-token"]
+    assert all("stringData" not in s.inputs and "data" not in s.inputs for s in secrets)
+    everything = json.dumps([r.wire for r in monitor.registered])
+    assert TOKEN not in everything and "wandb-secret-value" not in everything
 
 
 def test_cache_is_kept_when_the_model_is_removed_unless_the_entry_says_so():
