@@ -37,9 +37,25 @@ def probes(entry: ModelEntry) -> dict:
     }
 
 
-def rollout_seconds(entry: ModelEntry) -> int:
-    """How long a rollout may take: the startup budget plus scheduling and image pull."""
+def pod_start_seconds(entry: ModelEntry) -> int:
+    """How long one pod may take to become ready: the startup budget plus scheduling and image pull.
+
+    The Deployment's progress deadline: Kubernetes restarts that clock whenever a pod becomes ready.
+    """
     return entry.deployment_config.startup_timeout_seconds + 300
+
+
+# Pulumi stops waiting on a rollout after this long however many pods it replaces; the rollout
+# itself goes on in the cluster, and the next `pulumi up` picks it up.
+ROLLOUT_CAP_SECONDS = 6 * 3600
+
+
+def rollout_seconds(entry: ModelEntry) -> int:
+    """How long Pulumi waits for a whole rollout: pods are replaced one at a time (no surge),
+    so the per-pod time times the pods there may be (the autoscaler's maximum), capped."""
+    config = entry.deployment_config
+    pods = config.autoscaling_config.max_replicas if config.enable_autoscaling else config.replicas
+    return min(pod_start_seconds(entry) * max(pods, 1), ROLLOUT_CAP_SECONDS)
 
 
 def env(entry: ModelEntry) -> list[dict]:
@@ -113,7 +129,7 @@ def build(entry: ModelEntry, namespace: str) -> dict:
         # Replace pods one at a time without a surge pod: a surge pod would wait forever for a
         # free GPU (or for a ReadWriteOnce cache volume) on a full cluster.
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}},
-        "progressDeadlineSeconds": rollout_seconds(entry),
+        "progressDeadlineSeconds": pod_start_seconds(entry),
         "template": {
             "metadata": {
                 "labels": metadata(entry, namespace)["labels"],

@@ -122,10 +122,25 @@ def test_probes_give_the_whole_startup_budget_before_a_restart():
         assert c[probe]["httpGet"]["path"] == "/health" and "initialDelaySeconds" not in c[probe]
 
 
-def test_rollout_fits_the_startup_budget():
+def test_progress_deadline_fits_one_pods_startup_budget():
     m = model(**{"deployment_config.startup_timeout_seconds": 3600})
     manifest = deployment.build(m, NS)
-    assert manifest["spec"]["progressDeadlineSeconds"] == deployment.rollout_seconds(m) == 3900
+    assert manifest["spec"]["progressDeadlineSeconds"] == deployment.pod_start_seconds(m) == 3900
+
+
+@pytest.mark.parametrize(
+    ("overrides", "seconds"),
+    [
+        ({"deployment_config.enable_autoscaling": False, "deployment_config.replicas": 1}, 2100),
+        ({"deployment_config.enable_autoscaling": False, "deployment_config.replicas": 3}, 3 * 2100),
+        ({"deployment_config.enable_autoscaling": False, "deployment_config.replicas": 0}, 2100),
+        ({"deployment_config.autoscaling_config.max_replicas": 2}, 2 * 2100),
+        # Eight pods of 65 minutes each would be 8 h 40 min; the cap is 6 h.
+        ({"deployment_config.startup_timeout_seconds": 3600}, 6 * 3600),
+    ],
+)
+def test_rollout_wait_scales_with_the_pods_replaced_one_at_a_time_capped(overrides, seconds):
+    assert deployment.rollout_seconds(model(**overrides)) == seconds
 
 
 def test_update_strategy_never_needs_a_spare_gpu():

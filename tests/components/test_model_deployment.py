@@ -150,10 +150,11 @@ def test_cache_is_kept_when_the_model_is_removed_unless_the_entry_says_so():
     assert monitor.one("kubernetes:core/v1:PersistentVolumeClaim").retain_on_delete is False
 
 
-def test_deployment_await_timeout_fits_the_startup_budget():
-    monitor, _ = declare(model(**{"deployment_config.startup_timeout_seconds": 3600}))
+def test_deployment_await_timeout_fits_the_whole_rollout():
+    overrides = {"deployment_config.startup_timeout_seconds": 1200, "deployment_config.autoscaling_config.max_replicas": 3}
+    monitor, _ = declare(model(**overrides))
     timeouts = monitor.one("kubernetes:apps/v1:Deployment").custom_timeouts
-    assert timeouts == {"create": "3900s", "update": "3900s"}
+    assert timeouts == {"create": "4500s", "update": "4500s"}  # 3 pods x (1200 s + 300 s)
 
 
 def test_autoscaler_waits_for_its_deployment():
