@@ -61,6 +61,11 @@ def read_stack_file(path: Path) -> dict[str, Any]:
         raise ConfigError([Problem("", f"{path.name} not found in {path.parent}{hint}")], source=path.name)
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as err:
+        line = err.object[: err.start].count(b"\n") + 1
+        raise ConfigError([Problem("", f"not UTF-8 text: byte {err.object[err.start]:#04x} on line {line}")], source=path.name) from None
+    except OSError as err:
+        raise ConfigError([Problem("", f"cannot read {path}: {err.strerror or err}")], source=path.name) from None
     except yaml.YAMLError as err:
         raise ConfigError([Problem("", f"not valid YAML: {err}")], source=path.name) from err
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):

@@ -91,3 +91,10 @@ def test_readme_names_the_commands_ci_and_users_run():
     readme = (ROOT / "README.md").read_text()
     assert "make preview" in readme and "make test" in readme
     assert "make test" in (ROOT / ".ci/run").read_text()
+
+
+def test_unreadable_stack_file_is_a_message_not_a_traceback(tmp_path, capsys):
+    (tmp_path / "Pulumi.dev.yaml").write_bytes(b"config:\n  model-fleet:namespace: \xff\n")
+    assert cli(["check", "--stack", "dev", "--project-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err == "Pulumi.dev.yaml: 1 problem found; nothing was changed\n  - not UTF-8 text: byte 0xff on line 2\n"

@@ -281,6 +281,13 @@ def test_values_the_stack_file_encrypts_stay_secrets_in_the_engines_decrypted_co
     assert plain["value"] == "p"
 
 
+def test_stack_file_that_is_not_utf8_is_one_problem(tmp_path):
+    (tmp_path / "Pulumi.dev.yaml").write_bytes("config:\n  model-fleet:namespace: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        config.load_stack_file(tmp_path, "dev")
+    assert caught.value.report() == "Pulumi.dev.yaml: 1 problem found; nothing was changed\n  - not UTF-8 text: byte 0xe9 on line 2"
+
+
 def test_engine_config_is_read_from_the_pulumi_runtime(monkeypatch):
     from pulumi.runtime import config as runtime_config
 
