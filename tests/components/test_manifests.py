@@ -39,15 +39,25 @@ EXPECTED_LABELS = {
 }
 
 
-def all_manifests(m: ModelEntry) -> list[dict]:
+def built_in_manifests(m: ModelEntry) -> list[dict]:
     return [
         deployment.build(m, NS),
         service.build(m, NS),
-        service_monitor.build(m, NS, MonitoringConfig(service_monitor_labels={"release": "kps"})),
-        pod_autoscaler.build(m, NS),
         pvc.build(m, NS),
         secret.build(m, NS, "placeholder"),
+        secret.build_env(m, NS, {"KEY": "placeholder"}),
     ]
+
+
+def custom_resources(m: ModelEntry) -> list[dict]:
+    return [
+        service_monitor.build(m, NS, MonitoringConfig(service_monitor_labels={"release": "kps"})),
+        pod_autoscaler.build(m, NS),
+    ]
+
+
+def all_manifests(m: ModelEntry) -> list[dict]:
+    return built_in_manifests(m) + custom_resources(m)
 
 
 def test_every_object_is_labelled_and_namespaced():
@@ -56,26 +66,36 @@ def test_every_object_is_labelled_and_namespaced():
         assert EXPECTED_LABELS.items() <= manifest["metadata"]["labels"].items(), manifest["kind"]
 
 
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        {},
-        {"deployment_config.enable_pvc": False, "deployment_config.enable_autoscaling": False, "deployment_config.gpu_count": 1},
-        {"deployment_config.hugging_face_token": "secret", "deployment_config.storage_class": "fast-rwx",
-         "deployment_config.pvc_access_mode": "ReadWriteMany", "deployment_config.node_selector": {"pool": "gpu"},
-         "deployment_config.tolerations": [{"key": "dedicated", "operator": "Equal", "value": "llm", "effect": "NoSchedule"}]},
-    ],
-)
-def test_manifests_validate_against_real_schemas(overrides):
-    for manifest in all_manifests(model(**overrides)):
+REPRESENTATIVE = [
+    {},
+    {"deployment_config.enable_pvc": False, "deployment_config.enable_autoscaling": False, "deployment_config.gpu_count": 1},
+    {"deployment_config.hugging_face_token": "secret", "deployment_config.storage_class": "fast-rwx",
+     "deployment_config.pvc_access_mode": "ReadWriteMany", "deployment_config.node_selector": {"pool": "gpu"},
+     "deployment_config.extra_env": [{"name": "KEY", "value": SecretStr("s")}],
+     "deployment_config.tolerations": [{"key": "dedicated", "operator": "Equal", "value": "llm", "effect": "NoSchedule"}]},
+]
+
+
+@pytest.mark.parametrize("overrides", REPRESENTATIVE)
+def test_built_in_objects_validate_against_the_kubernetes_openapi_schema(overrides):
+    for manifest in built_in_manifests(model(**overrides)):
         schemas.validate(manifest)
 
 
-def test_schema_check_catches_mistakes():
+@pytest.mark.parametrize("overrides", REPRESENTATIVE)
+def test_custom_resources_validate_against_the_shared_crds(overrides):
+    for manifest in custom_resources(model(**overrides)):
+        schemas.validate(manifest)
+
+
+def test_schema_check_catches_mistakes_in_built_in_objects():
     broken = deployment.build(model(), NS)
     broken["spec"]["template"]["spec"]["containers"][0]["imagePullPolcy"] = "Always"
     with pytest.raises(kubernetes_validate.ValidationError):
         schemas.validate(broken)
+
+
+def test_schema_check_catches_mistakes_in_custom_resources():
     autoscaler = pod_autoscaler.build(model(), NS)
     autoscaler["spec"]["metricsSources"][0]["port"] = 8000
     with pytest.raises(jsonschema.ValidationError):
