@@ -33,7 +33,7 @@ docs-check: venv
 	@$(PY) -m docsgen --stack $(STACK) --check
 
 ## The whole test suite (installs curl, jq and chromium from Debian when missing).
-test: venv test-tools
+test: venv test-tools engine moto-venv
 	@$(PY) -m pytest
 
 clean:
@@ -41,3 +41,5 @@ clean:
 
 # docs-site and test-tools
 include mk/docs.mk
+# engine (the pinned pulumi CLI), pr-preview, up and destroy
+include mk/engine.mk
