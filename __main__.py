@@ -7,7 +7,8 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import config
+from components import config, manifest_files
+from components.manifests import namespace as namespace_manifest
 from components.model_deployment import ModelDeployment
 from components.problems import ConfigError
 from components.spec import SERVICE_MONITOR_CRD, StackSpec
@@ -34,7 +35,10 @@ def provider_args(spec: StackSpec) -> dict:
     settings = spec.kubernetes
     args: dict = {"namespace": spec.namespace}
     if settings.render_yaml_to_directory:
-        args["render_yaml_to_directory"] = str(PROJECT_DIR / settings.render_yaml_to_directory)
+        # The provider writes a file only when the state says its resource changed; the files
+        # users apply are written by the program itself (write_manifests). The provider still
+        # needs a directory to render into in this mode, kept out of the way.
+        args["render_yaml_to_directory"] = str(PROJECT_DIR / ".pulumi-state" / "provider-render" / pulumi.get_stack())
     else:
         if settings.kubeconfig_path:
             args["kubeconfig"] = settings.kubeconfig_path
@@ -47,14 +51,28 @@ def docs_plan(spec: StackSpec) -> writer.Plan | None:
     if not spec.docs.enabled:
         return None
     try:
-        return writer.plan(spec, writer.docs_root(spec, PROJECT_DIR))
+        return writer.plan_for_writing(spec, writer.docs_root(spec, PROJECT_DIR))
     except ConfigError as err:
         raise pulumi.RunError(err.report()) from None
 
 
 def write_docs(plan: writer.Plan) -> None:
-    changed, deleted = writer.apply(plan)
+    try:
+        changed, deleted = writer.apply(plan)
+    except (ConfigError, writer.WriteError) as err:
+        raise pulumi.RunError(str(err)) from None
     pulumi.log.info(f"docs: {len(changed)} written, {len(deleted)} deleted, {len(plan.writes) - len(changed)} unchanged")
+
+
+def write_manifests(loaded: config.LoadedStack) -> None:
+    directory = manifest_files.render_dir(loaded.spec, PROJECT_DIR)
+    if directory is None:
+        return
+    try:
+        done = manifest_files.write(directory, manifest_files.render(loaded.spec, loaded.facts))
+    except ConfigError as err:
+        raise pulumi.RunError(err.report()) from None
+    pulumi.log.info(f"manifests in {directory}: {len(done.written)} written, {len(done.deleted)} deleted, {done.unchanged} unchanged")
 
 
 def main() -> None:
@@ -74,7 +92,7 @@ def main() -> None:
     if spec.kubernetes.create_namespace:
         namespace = k8s.core.v1.Namespace(
             "namespace",
-            metadata={"name": spec.namespace, "labels": {"app.kubernetes.io/part-of": "model-fleet"}},
+            metadata=namespace_manifest.build(spec.namespace)["metadata"],
             # Deleting a namespace deletes every claim in it: kept cached weights would go too.
             opts=pulumi.ResourceOptions(provider=adopting, retain_on_delete=True),
         )
@@ -94,6 +112,7 @@ def main() -> None:
     ]
     if docs is not None:
         write_docs(docs)
+    write_manifests(loaded)
 
     pulumi.export("models", pulumi.Output.all(*[d.details for d in deployments]).apply(lambda items: {i["name"]: i for i in items}))
     pulumi.export("cluster_status", loaded.facts.status())

@@ -21,30 +21,37 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         loaded = config.load_stack_file(args.project_dir, args.stack)
-        root = args.docs_root.resolve() if args.docs_root else writer.docs_root(loaded.spec, args.project_dir)
-        plan = writer.plan(loaded.spec, root)
     except ConfigError as err:
         print(err.report(), file=sys.stderr)
         return 1
     if not loaded.spec.docs.enabled and args.docs_root is None:
         print(f"docs generation is disabled for stack {args.stack} (model-fleet:docs.enabled)")
         return 0
+    root = writer.docs_root(loaded.spec, args.project_dir, override=args.docs_root)
 
-    if args.check:
-        patch = writer.diff(plan)
-        if patch:
-            sys.stdout.write(patch)
-            print(f"docs in {root} are out of date: run python -m docsgen --stack {args.stack}", file=sys.stderr)
-            return 1
-        print(f"docs in {root} are up to date ({len(loaded.spec.models)} models)")
-        return 0
-
-    changed, deleted = writer.apply(plan)
+    try:
+        if args.check:
+            return _check(writer.plan(loaded.spec, root), root, args.stack, len(loaded.spec.models))
+        plan = writer.plan_for_writing(loaded.spec, root)
+        changed, deleted = writer.apply(plan)
+    except (ConfigError, writer.WriteError) as err:
+        print(err, file=sys.stderr)
+        return 1
     for path in changed:
         print(f"wrote {path}")
     for path in deleted:
         print(f"deleted {path}")
     print(f"docs in {root}: {len(changed)} written, {len(deleted)} deleted, {len(plan.writes) - len(changed)} unchanged")
+    return 0
+
+
+def _check(plan: writer.Plan, root: Path, stack: str, models: int) -> int:
+    patch = writer.diff(plan)
+    if patch:
+        sys.stdout.write(patch)
+        print(f"docs in {root} are out of date: run python -m docsgen --stack {stack}", file=sys.stderr)
+        return 1
+    print(f"docs in {root} are up to date ({models} models)")
     return 0
 
 

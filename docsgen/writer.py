@@ -2,16 +2,29 @@
 
 The whole plan is computed, and checked for conflicts, before the first byte is written.
 A record beside the snippets lists the files this generator wrote, so a model removed from
-the stack loses its files and page entries while hand-written ones are never touched.
+the stack loses its files and page entries while hand-written ones are never touched. The
+record is input like any other: it may only name snippet paths this generator writes, and no
+write or delete may leave the docs root, links followed.
+
+A run may be killed at any point: every file is replaced whole, the record names every file
+the run may touch before the first of them is written, and the next run removes the temporary
+files a killed run left, so it converges. Runs that write take an exclusive lock on the docs
+root for their whole plan and apply; a second one fails at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import fcntl
 import json
 import os
+import re
+import stat
 import tempfile
-from dataclasses import dataclass, field
+import weakref
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from components.problems import ConfigError, Problem
@@ -20,81 +33,237 @@ from docsgen import pages, render
 
 RECORD = Path(render.SNIPPETS_DIR) / render.INCLUDE_BASE / ".model-fleet-generated.json"
 PAGES = ("real-time", "batch")
+# Beside each file while it is written; a killed run leaves such files, the next run removes them.
+TEMP_PREFIX = ".model-fleet-tmp."
+# Exactly the includes render.snippets_for writes for a model name (a DNS-1123 label).
+RECORDED_INCLUDE = re.compile(
+    re.escape(str(render.INCLUDE_BASE))
+    + r"/(?:real-time/real-time|batch/batch-jsonl)-[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?\.(?:py|md)"
+)
+RECORDED_FORM = (
+    f"{render.INCLUDE_BASE}/real-time/real-time-<name>.py|.md or {render.INCLUDE_BASE}/batch/batch-jsonl-<name>.py|.md"
+)
+
+
+class WriteError(Exception):
+    """Writing stopped part way: each file is either as it was or as generated; a rerun finishes."""
+
+
+class RootLock:
+    """An exclusive flock on the docs root directory itself, so no lock file lands in the docs tree."""
+
+    def __init__(self, fd: int) -> None:
+        # Closing the descriptor releases the lock, also when a failed run drops its plan unapplied.
+        self._close = weakref.finalize(self, os.close, fd)
+
+    def release(self) -> None:
+        self._close()
 
 
 @dataclass
 class Plan:
     root: Path
-    writes: dict[Path, str] = field(default_factory=dict)  # relative path -> content
-    deletes: list[Path] = field(default_factory=list)
+    writes: dict[Path, str]  # relative path -> content
+    deletes: list[Path]
+    # The record naming previous and current files, written before any of them is.
+    staged_record: str
+    lock: RootLock | None = None
 
     def changes(self) -> tuple[list[Path], list[Path]]:
         """(files whose content differs, files to delete that exist)."""
-        changed = [p for p, text in self.writes.items() if _read(self.root / p) != text]
-        return changed, [p for p in self.deletes if (self.root / p).exists()]
+        changed = [p for p, text in self.writes.items() if _read_bytes(self.root / p) != text.encode("utf-8")]
+        return changed, [p for p in self.deletes if os.path.lexists(self.root / p)]
 
 
-def _read(path: Path) -> str | None:
+def _read_bytes(path: Path) -> bytes | None:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except FileNotFoundError:
         return None
 
 
-def docs_root(spec: StackSpec, project_dir: Path) -> Path:
-    return (project_dir / spec.docs.root).resolve()
+def _shown(root: Path, filename: str | bytes | None) -> str:
+    """A path as the user knows it: relative inside the docs root, absolute outside it."""
+    if filename is None:
+        return str(root)
+    path = Path(os.fsdecode(filename))
+    return str(path.relative_to(root)) if path != root and path.is_relative_to(root) else str(path)
+
+
+@contextlib.contextmanager
+def _reported(root: Path, doing: str) -> Iterator[None]:
+    """An OSError becomes one problem naming the path, so the user never sees a traceback."""
+    try:
+        yield
+    except OSError as err:
+        problem = Problem(_shown(root, err.filename), f"cannot {doing}: {err.strerror or err}")
+        raise ConfigError([problem], source="docs") from err
+
+
+def docs_root(spec: StackSpec, project_dir: Path, override: Path | None = None) -> Path:
+    """The docs tree with links resolved; a link loop is reported when the tree is read."""
+    return Path(os.path.realpath(override if override is not None else project_dir / spec.docs.root))
+
+
+def _check_root(root: Path) -> None:
+    try:
+        mode = os.stat(root).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise ConfigError([Problem(str(root), f"cannot read the docs root: {err.strerror}")], source="docs") from err
+    if not stat.S_ISDIR(mode):
+        raise ConfigError([Problem(str(root), "the docs root is not a directory")], source="docs")
+
+
+def _lock(root: Path) -> RootLock:
+    _check_root(root)
+    with _reported(root, "lock the docs root"):
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            busy = Problem(str(root), "another docs run is writing this docs root; run again when it has finished")
+            raise ConfigError([busy], source="docs") from None
+        except BaseException:
+            os.close(fd)
+            raise
+    return RootLock(fd)
+
+
+def plan_for_writing(spec: StackSpec, root: Path) -> Plan:
+    """Lock the docs root and plan under the lock, which `apply` releases.
+
+    Every run that writes docs starts here, so two of them never interleave on one docs root.
+    """
+    lock = _lock(root)
+    try:
+        result = plan(spec, root)
+    except BaseException:
+        lock.release()
+        raise
+    result.lock = lock
+    return result
+
+
+def _record_text(files: set[str]) -> str:
+    record = {"generator": "model-fleet", "note": "files written by `python -m docsgen`; do not edit", "files": sorted(files)}
+    return json.dumps(record, indent=2) + "\n"
 
 
 def read_record(root: Path) -> set[str]:
-    text = _read(root / RECORD)
-    if text is None:
+    data = _read_bytes(root / RECORD)
+    if data is None:
         return set()
+    where = str(RECORD)
     try:
-        return set(json.loads(text)["files"])
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise ConfigError([Problem(str(RECORD), f"unreadable record of generated files: {err}")], source="docs") from err
+        files = json.loads(data.decode("utf-8"))["files"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise ConfigError([Problem(where, f"unreadable record of generated files: {err}")], source="docs") from err
+    if not isinstance(files, list):
+        raise ConfigError([Problem(where, f'"files" is not a list: {json.dumps(files)}')], source="docs")
+    problems = [
+        Problem(where, f"files[{i}] {json.dumps(include)} is not a snippet this generator writes: {RECORDED_FORM}")
+        for i, include in enumerate(files)
+        if not (isinstance(include, str) and RECORDED_INCLUDE.fullmatch(include))
+    ]
+    if problems:
+        raise ConfigError(problems, source="docs")
+    return set(files)
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _check_inside(root: Path, paths: Iterable[Path]) -> None:
+    """Every path, links followed, stays inside the docs root: a link must not carry a write out of it."""
+    real_root = os.path.realpath(root)
+    paths = list(paths)
+    problems, outside = [], set()
+    for directory in sorted({p.parent for p in paths}):
+        real = os.path.realpath(root / directory)
+        if not _within(real, real_root):
+            problems.append(Problem(str(directory), f"resolves to {real}, outside the docs root {real_root}"))
+            outside.add(directory)
+    for path in paths:
+        real = os.path.realpath(root / path)
+        if path.parent not in outside and not _within(real, real_root):
+            problems.append(Problem(str(path), f"resolves to {real}, outside the docs root {real_root}"))
+    if problems:
+        raise ConfigError(problems, source="docs")
+
+
+def _orphans(root: Path, directories: Iterable[Path]) -> list[Path]:
+    """Temporary files a killed run left in the directories this generator writes."""
+    found = []
+    for directory in sorted(set(directories)):
+        if (root / directory).is_dir():
+            found += [directory / name for name in sorted(os.listdir(root / directory)) if name.startswith(TEMP_PREFIX)]
+    return found
+
+
+def _page_text(root: Path, path: Path) -> str | None:
+    data = _read_bytes(root / path)
+    try:
+        return None if data is None else data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError([Problem(str(path), f"cannot read: not UTF-8 text (byte {err.start})")], source="docs") from err
 
 
 def plan(spec: StackSpec, root: Path) -> Plan:
+    _check_root(root)
+    with _reported(root, "read"):
+        return _plan(spec, root)
+
+
+def _plan(spec: StackSpec, root: Path) -> Plan:
+    _check_inside(root, [RECORD])
     previous = read_record(root)
-    result = Plan(root)
+    writes: dict[Path, str] = {}
     page_entries: dict[str, dict[str, list[pages.GeneratedEntry]]] = {page: {} for page in PAGES}
     current: set[str] = set()
-    problems: list[Problem] = []
+    new_paths: dict[Path, str] = {}  # snippet path not in the record -> model name
     for entry in sorted(spec.models, key=render.sort_key):
         model = render.snippet_model(entry, spec)
         for snippet in render.snippets_for(entry):
             path = Path(render.SNIPPETS_DIR) / snippet.include
-            if snippet.include not in previous and (root / path).exists():
-                problems.append(
-                    Problem(
-                        f"{entry.name}",
-                        f"{path} exists but was not generated by model-fleet; rename the model or move the file",
-                    )
-                )
-            result.writes[path] = render.render_snippet(snippet, model)
+            if snippet.include not in previous:
+                new_paths[path] = entry.name
+            writes[path] = render.render_snippet(snippet, model)
             current.add(snippet.include)
             page_entries[snippet.page].setdefault(snippet.section, []).append(
                 pages.GeneratedEntry(entry.display_name, render.sort_key(entry), render.render_entry(entry.display_name, snippet))
             )
+    page_paths = {page: Path(render.PAGES_DIR) / f"{page}.md" for page in PAGES}
+    removed = sorted(Path(render.SNIPPETS_DIR) / include for include in previous - current)
+    targets = [*writes, *page_paths.values(), RECORD, *removed]
+    _check_inside(root, targets)
+    orphans = _orphans(root, {p.parent for p in targets})
+    _check_inside(root, orphans)
+
+    problems = [
+        Problem(name, f"{path} exists but was not generated by model-fleet; rename the model or move the file")
+        for path, name in new_paths.items()
+        if os.path.lexists(root / path)
+    ]
     if problems:
         raise ConfigError(problems, source="docs")
 
     owned = previous | current
-    for page in PAGES:
-        path = Path(render.PAGES_DIR) / f"{page}.md"
-        existing = _read(root / path)
+    for page, path in page_paths.items():
+        existing = _page_text(root, path)
         text = existing if existing is not None else render.render_page(page, spec)
-        result.writes[path] = pages.merge(text, page_entries[page], owned, key_of=lambda title: (title.casefold(),))
-    result.deletes = sorted(Path(render.SNIPPETS_DIR) / include for include in previous - current)
-    record = {"generator": "model-fleet", "note": "files written by `python -m docsgen`; do not edit", "files": sorted(current)}
-    result.writes[RECORD] = json.dumps(record, indent=2) + "\n"
-    return result
+        writes[path] = pages.merge(text, page_entries[page], owned, key_of=lambda title: (title.casefold(),))
+    writes[RECORD] = _record_text(current)
+    return Plan(root, writes, removed + orphans, staged_record=_record_text(owned))
 
 
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
@@ -105,28 +274,59 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def apply(result: Plan) -> tuple[list[Path], list[Path]]:
-    """Write what changed, delete what is gone; untouched files keep their mtime."""
-    changed, deleted = result.changes()
-    for path in changed:
-        _atomic_write(result.root / path, result.writes[path])
-    for path in deleted:
-        (result.root / path).unlink()
-    return changed, deleted
+    """Write what changed, delete what is gone; untouched files keep their mtime. Releases the plan's lock."""
+    root = result.root
+    try:
+        with _reported(root, "read"):
+            changed, deleted = result.changes()
+            # Links may have changed since the plan was made.
+            _check_inside(root, [*changed, *deleted])
+            record_on_disk = _read_bytes(root / RECORD)
+        for path, text in _steps(result, changed, deleted, record_on_disk):
+            try:
+                if text is None:
+                    (root / path).unlink(missing_ok=True)
+                else:
+                    _atomic_write(root / path, text)
+            except OSError as err:
+                raise WriteError(
+                    f"docs: cannot {'delete' if text is None else 'write'} {path}: {err.strerror or err}; "
+                    "every file is either as it was or as generated: run again to finish"
+                ) from err
+        return changed, deleted
+    finally:
+        if result.lock is not None:
+            result.lock.release()
+
+
+def _steps(result: Plan, changed: list[Path], deleted: list[Path], record_on_disk: bytes | None) -> list[tuple[Path, str | None]]:
+    """Writes (path, text) and deletes (path, None) in an order that keeps a killed run convergent.
+
+    The record of previous and current files comes first, so whatever the run writes or has yet
+    to delete is owned by the generator on the next run; the record of current files comes last.
+    """
+    staged, final = result.staged_record, result.writes[RECORD]
+    steps: list[tuple[Path, str | None]] = [] if record_on_disk == staged.encode("utf-8") else [(RECORD, staged)]
+    steps += [(path, result.writes[path]) for path in changed if path != RECORD]
+    steps += [(path, None) for path in deleted]
+    if final != staged:
+        steps.append((RECORD, final))
+    return steps
 
 
 def diff(result: Plan) -> str:
     """A unified diff from what is on disk to what the config implies."""
-    changed, deleted = result.changes()
+    with _reported(result.root, "read"):
+        changed, deleted = result.changes()
+        before = {path: (_read_bytes(result.root / path) or b"").decode("utf-8", "replace") for path in [*changed, *deleted]}
     chunks = []
     for path in changed:
-        before = _read(result.root / path) or ""
         chunks += difflib.unified_diff(
-            before.splitlines(keepends=True),
+            before[path].splitlines(keepends=True),
             result.writes[path].splitlines(keepends=True),
             fromfile=f"a/{path}",
             tofile=f"b/{path}",
         )
     for path in deleted:
-        before = _read(result.root / path) or ""
-        chunks += difflib.unified_diff(before.splitlines(keepends=True), [], fromfile=f"a/{path}", tofile="/dev/null")
+        chunks += difflib.unified_diff(before[path].splitlines(keepends=True), [], fromfile=f"a/{path}", tofile="/dev/null")
     return "".join(chunks)
