@@ -75,7 +75,7 @@ def test_invalid_config_writes_nothing_and_lists_every_problem(tmp_path, capsys)
     write_stack(tmp_path, stack(entry("a", **{"deployment_config.gpu_count": 4}), entry("a")))
     assert run(tmp_path) == 1
     err = capsys.readouterr().err
-    assert "3 problems found; nothing was changed" in err
+    assert "5 problems found; nothing was changed" in err
     assert "Traceback" not in err
     assert not (tmp_path / "docs").exists()
 
