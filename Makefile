@@ -16,12 +16,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
-## Validate the stack and regenerate its docs (what `pulumi preview` does, without the engine).
+## Validate the stack, regenerate its docs and, in render mode, its manifests (what `pulumi preview` does, without the engine).
 preview: venv
 	@echo "==> validating stack $(STACK)"
 	@$(PY) -m components check --stack $(STACK)
 	@echo "==> regenerating docs for stack $(STACK)"
 	@$(PY) -m docsgen --stack $(STACK)
+	@echo "==> rendering manifests for stack $(STACK)"
+	@$(PY) -m components render --stack $(STACK)
 
 check: venv
 	@$(PY) -m components check --stack $(STACK)

@@ -3,6 +3,7 @@
     python -m components check  --stack STACK
     python -m components status --stack STACK [--json]
     python -m components models --stack STACK [--all] [--json]
+    python -m components render --stack STACK [--out DIR]
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from components import config, inventory, preflight
+from components import config, inventory, manifest_files, preflight
 from components.problems import ConfigError
 
 
@@ -61,7 +62,24 @@ def models(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"check": check, "status": status, "models": models}
+def render(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
+    directory = args.out.resolve() if args.out else manifest_files.render_dir(loaded.spec, args.project_dir)
+    if directory is None:
+        print(
+            f"stack {args.stack} applies to a cluster (no model-fleet:kubernetes.render_yaml_to_directory): "
+            "nothing rendered; pass --out DIR to render its manifests"
+        )
+        return 0
+    done = manifest_files.write(directory, manifest_files.render(loaded.spec, loaded.facts))
+    for name in done.written:
+        print(f"wrote {name}")
+    for name in done.deleted:
+        print(f"deleted {name}")
+    print(f"manifests in {directory}: {len(done.written)} written, {len(done.deleted)} deleted, {done.unchanged} unchanged")
+    return 0
+
+
+COMMANDS = {"check": check, "status": status, "models": models, "render": render}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,11 +89,14 @@ def main(argv: list[str] | None = None) -> int:
         ("check", "validate the stack config and run the preflight; exit 1 listing every problem"),
         ("status", "cluster status: GPU nodes and installed CRDs"),
         ("models", "models of the stack; with --all also unmanaged ones found in the live cluster"),
+        ("render", "write the stack's manifests, one YAML file per object (Secrets without values)"),
     ):
         command = sub.add_parser(name, help=help_text)
         command.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
         command.add_argument("--project-dir", type=Path, default=Path.cwd(), help="where the stack files are")
-        if name != "check":
+        if name == "render":
+            command.add_argument("--out", type=Path, help="directory (default: model-fleet:kubernetes.render_yaml_to_directory)")
+        elif name != "check":
             command.add_argument("--json", action="store_true", help="print JSON")
         if name == "models":
             command.add_argument("--all", action="store_true", help="include unmanaged models of the live cluster")

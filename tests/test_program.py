@@ -62,7 +62,7 @@ def test_dev_stack_declares_every_model_and_writes_the_docs(project):
 
     providers = {r.name: r for r in monitor.of_type("pulumi:providers:kubernetes")}
     for provider in providers.values():
-        assert provider.inputs["renderYamlToDirectory"] == str(project / "rendered/dev")
+        assert provider.inputs["renderYamlToDirectory"] == str(project / ".pulumi-state/provider-render/dev")
         assert provider.inputs["namespace"] == "jan-models"
     adopting = providers["kubernetes-adopt"]
     assert adopting.inputs["upsertExistingObjects"] == "true"
@@ -191,3 +191,22 @@ def test_secrets_set_with_the_cli_reach_only_secrets_and_never_a_rendered_manife
     shown = json.dumps(rest) + json.dumps(exports, default=str) + "\n".join(logs.messages(0))
     for value in secrets.values():
         assert value not in shown
+
+
+def test_render_mode_writes_the_manifests_on_every_run_whatever_the_state(project):
+    """The files users apply are a function of the config: the same as the render command's,
+    back after the directory is deleted, on preview and on update alike."""
+    run_program(project)
+    rendered = project / "rendered/dev"
+    first = {p.name: p.read_bytes() for p in rendered.iterdir()}
+    assert "deployment-jan-models-qwen3-coder-30b.yaml" in first and "namespace-jan-models.yaml" in first
+
+    shutil.rmtree(project / "rendered")
+    run_program(project, preview=False)
+    assert {p.name: p.read_bytes() for p in rendered.iterdir()} == first
+
+    shutil.rmtree(project / "rendered")
+    from components.__main__ import main as cli
+
+    assert cli(["render", "--stack", "dev", "--project-dir", str(project)]) == 0
+    assert {p.name: p.read_bytes() for p in rendered.iterdir()} == first

@@ -1,0 +1,119 @@
+"""A stack's Kubernetes manifests as YAML files, one per object: a pure function of the config.
+
+In render mode (`kubernetes.render_yaml_to_directory`) these files are the output users apply.
+The Kubernetes provider's own rendering writes a file only when Pulumi's state says the resource
+changed, so a fresh checkout or a second CI job sharing the state would get no files; these are
+written on every run from the same builders the component declares, like the docs. Secrets are
+written without their values. A record in the directory lists the files written, so a removed
+model's files go and nothing else there is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from components.manifests import namespace as namespace_manifest
+from components.manifests import objects
+from components.preflight import ClusterFacts
+from components.problems import ConfigError, Problem
+from components.spec import SERVICE_MONITOR_CRD, StackSpec
+
+RECORD = ".model-fleet-rendered.json"
+# What a file name of ours looks like: kind, then namespace and name (DNS names), `.yaml`.
+FILE_NAME = re.compile(r"[a-z]+(-[a-z0-9]([-a-z0-9.]*[a-z0-9])?)+\.yaml")
+
+
+def stack_objects(spec: StackSpec, facts: ClusterFacts) -> list[dict]:
+    """Every object the program declares for the stack, Secrets without their values."""
+    found = [namespace_manifest.build(spec.namespace)] if spec.kubernetes.create_namespace else []
+    for entry in spec.models:
+        declared = objects.model_objects(
+            entry, spec.namespace, spec.monitoring, service_monitor_enabled=facts.has_crd(SERVICE_MONITOR_CRD)
+        )
+        found += [manifest for _, manifest in declared]
+    return found
+
+
+def file_name(manifest: dict) -> str:
+    """`<kind>-<namespace>-<name>.yaml`, or `<kind>-<name>.yaml` for a cluster-scoped object."""
+    meta = manifest["metadata"]
+    parts = [manifest["kind"].lower(), meta.get("namespace"), meta["name"]]
+    return "-".join(p for p in parts if p) + ".yaml"
+
+
+def render(spec: StackSpec, facts: ClusterFacts) -> dict[str, str]:
+    """File name → YAML text."""
+    return {file_name(m): yaml.safe_dump(m, sort_keys=False, allow_unicode=True) for m in stack_objects(spec, facts)}
+
+
+def render_dir(spec: StackSpec, project_dir: Path) -> Path | None:
+    directory = spec.kubernetes.render_yaml_to_directory
+    return (project_dir / directory).resolve() if directory else None
+
+
+@dataclass
+class Written:
+    written: list[str]
+    deleted: list[str]
+    unchanged: int
+
+
+def _recorded(directory: Path) -> set[str]:
+    try:
+        names = json.loads((directory / RECORD).read_text(encoding="utf-8"))["files"]
+    except FileNotFoundError:
+        return set()
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ConfigError([Problem(RECORD, f"unreadable record of rendered files in {directory}: {err}")], source="rendered manifests") from None
+    bad = [n for n in names if not (isinstance(n, str) and FILE_NAME.fullmatch(n))] if isinstance(names, list) else [names]
+    if bad:
+        # Only file names this module writes may be deleted; anything else was not written by us.
+        raise ConfigError(
+            [Problem(RECORD, f"{name!r} is not a file name model-fleet writes; nothing was touched") for name in bad],
+            source="rendered manifests",
+        )
+    return set(names)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write(directory: Path, files: dict[str, str]) -> Written:
+    """Write what changed, delete what this module wrote before and is gone; untouched files keep their mtime."""
+    previous = _recorded(directory) if directory.is_dir() else set()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        changed = []
+        for name, text in files.items():
+            path = directory / name
+            try:
+                same = path.read_text(encoding="utf-8") == text
+            except (FileNotFoundError, UnicodeDecodeError):
+                same = False
+            if not same:
+                _atomic_write(path, text)
+                changed.append(name)
+        gone = sorted(n for n in previous - set(files) if (directory / n).is_file())
+        for name in gone:
+            (directory / name).unlink()
+        record = json.dumps({"generator": "model-fleet", "files": sorted(files)}, indent=2) + "\n"
+        if previous != set(files) or not (directory / RECORD).is_file():
+            _atomic_write(directory / RECORD, record)
+    except OSError as err:
+        raise ConfigError([Problem("", f"cannot write {directory}: {err.strerror or err}")], source="rendered manifests") from None
+    return Written(changed, gone, len(files) - len(changed))

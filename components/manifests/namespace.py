@@ -1,0 +1,11 @@
+"""The namespace every model of a stack lives in."""
+
+from __future__ import annotations
+
+
+def build(namespace: str) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": namespace, "labels": {"app.kubernetes.io/part-of": "model-fleet"}},
+    }

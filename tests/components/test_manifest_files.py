@@ -1,0 +1,120 @@
+"""Rendered manifests: a pure function of the config, written on every run, never a secret value."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import SecretStr
+
+from components import config, manifest_files
+from components.__main__ import main as cli
+from components.manifests import objects
+from components.problems import ConfigError
+from tests.factories import entry, stack, write_stack
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "hf_" + "R4t5Y6u7I8" * 4
+ENV_SECRET = "env-secret-value-42"
+
+
+def files_of(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def render(project: Path, *args: str) -> int:
+    return cli(["render", "--stack", "dev", "--project-dir", str(project), *args])
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    shutil.copy(ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
+    return tmp_path
+
+
+def test_deleting_the_rendered_directory_and_rendering_again_gives_back_the_same_files(project):
+    assert render(project) == 0
+    before = files_of(project / "rendered/dev")
+
+    shutil.rmtree(project / "rendered")
+    assert render(project) == 0
+
+    assert files_of(project / "rendered/dev") == before
+    assert "namespace-jan-models.yaml" in before  # cluster-scoped: no namespace in its name
+    assert "deployment-jan-models-qwen3-coder-30b.yaml" in before
+
+
+def test_files_hold_exactly_what_the_component_declares(project):
+    loaded = config.load_stack_file(project, "dev")
+    rendered = manifest_files.render(loaded.spec, loaded.facts)
+
+    declared = [m for e in loaded.spec.models for _, m in objects.model_objects(e, "jan-models", loaded.spec.monitoring, service_monitor_enabled=True)]
+    assert [yaml.safe_load(text) for name, text in rendered.items() if name != "namespace-jan-models.yaml"] == declared
+
+
+def test_second_run_rewrites_nothing_and_a_removed_model_loses_only_its_files(project):
+    write_stack(project, stack(entry("a"), entry("b"), kubernetes={"render_yaml_to_directory": "out"}))
+    assert render(project) == 0
+    (project / "out/hand-written.yaml").write_text("kept: true\n")
+    mtimes = {p.name: p.stat().st_mtime_ns for p in (project / "out").iterdir()}
+
+    assert render(project) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (project / "out").iterdir()} == mtimes
+
+    write_stack(project, stack(entry("b"), kubernetes={"render_yaml_to_directory": "out"}))
+    assert render(project) == 0
+    names = sorted(p.name for p in (project / "out").iterdir())
+    assert not any("-a" in n and n.endswith("-a.yaml") for n in names)
+    assert "hand-written.yaml" in names and "deployment-jan-models-b.yaml" in names
+
+
+def test_no_rendered_file_holds_a_secret_value_in_any_encoding(tmp_path):
+    # As the program sees its config under the engine: decrypted, marked secret (config.mark_secrets).
+    secret_entry = entry(
+        **{
+            "deployment_config.hugging_face_token": SecretStr(TOKEN),
+            "deployment_config.extra_env": [{"name": "KEY", "value": SecretStr(ENV_SECRET)}],
+        }
+    )
+    loaded = config.load(stack(secret_entry), source="t")
+
+    written = manifest_files.write(tmp_path, manifest_files.render(loaded.spec, loaded.facts))
+
+    assert "secret-jan-models-qwen3-coder-30b-hf-token.yaml" in written.written
+    assert "secret-jan-models-qwen3-coder-30b-env.yaml" in written.written
+    everything = b"".join(files_of(tmp_path).values())
+    for value in (TOKEN, ENV_SECRET):
+        for encoded in (value.encode(), base64.b64encode(value.encode()), base64.b64encode(value.encode()).rstrip(b"=")):
+            assert encoded not in everything
+
+
+def test_a_tampered_record_is_a_problem_and_nothing_is_touched(project, tmp_path_factory):
+    victim = tmp_path_factory.mktemp("victim") / "precious.yaml"
+    victim.write_text("mine\n")
+    assert render(project) == 0
+    record = project / "rendered/dev" / manifest_files.RECORD
+    record.write_text(json.dumps({"files": [str(victim), "../../precious.yaml"]}))
+    before = files_of(project / "rendered/dev")
+
+    with pytest.raises(ConfigError) as caught:
+        manifest_files.write(project / "rendered/dev", {})
+
+    assert victim.read_text() == "mine\n" and files_of(project / "rendered/dev") == before
+    assert [p.message for p in caught.value.problems] == [
+        f"{str(victim)!r} is not a file name model-fleet writes; nothing was touched",
+        "'../../precious.yaml' is not a file name model-fleet writes; nothing was touched",
+    ]
+
+
+def test_a_stack_that_applies_to_a_cluster_renders_only_with_out(project, capsys):
+    write_stack(project, stack(entry(), kubernetes={}))
+    assert render(project) == 0
+    assert "nothing rendered; pass --out DIR" in capsys.readouterr().out
+    assert not (project / "rendered").exists()
+    assert render(project, "--out", str(project / "elsewhere")) == 0
+    assert (project / "elsewhere/deployment-jan-models-qwen3-coder-30b.yaml").is_file()
