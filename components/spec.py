@@ -266,6 +266,20 @@ class Toleration(Strict):
     value: str | None = Field(None, description="Taint value for `Equal`.")
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(None, description="Taint effect; unset matches all.")
 
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value is not None and not k8s_names.is_label_key(value):
+            raise ValueError(f"{value!r} is not {k8s_names.LABEL_KEY_RULE}")
+        return value
+
+    @field_validator("value")
+    @classmethod
+    def _value(cls, value: str | None) -> str | None:
+        if value is not None and not k8s_names.is_label_value(value):
+            raise ValueError(f"{value!r} is not {k8s_names.LABEL_VALUE_RULE}")
+        return value
+
     @model_validator(mode="after")
     def _operator_fits(self) -> Toleration:
         # The API server refuses both; caught here they name the entry.
@@ -311,6 +325,13 @@ class DeploymentConfig(Strict):
     @classmethod
     def _node_labels(cls, value: dict[str, str]) -> dict[str, str]:
         return _labels(value)
+
+    @field_validator("storage_class")
+    @classmethod
+    def _storage_class(cls, value: str) -> str:
+        if value and not k8s_names.is_dns1123_subdomain(value):
+            raise ValueError(f"{value!r} is not {k8s_names.DNS1123_SUBDOMAIN_RULE}")
+        return value
 
     @model_validator(mode="after")
     def _startup_budget(self) -> DeploymentConfig:

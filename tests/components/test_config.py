@@ -353,6 +353,15 @@ def test_inventory_defaults_to_no_checks_with_a_warning():
             "deployment_config.tolerations[0]: operator Equal needs a key",
         ),
         ({"deployment_config.node_selector": {"gpu type": "a100"}}, "deployment_config.node_selector: 'gpu type' is not a label key"),
+        ({"deployment_config.storage_class": "Fast SSD"}, "deployment_config.storage_class: 'Fast SSD' is not a DNS-1123 subdomain"),
+        (
+            {"deployment_config.tolerations": [{"key": "gpu/", "operator": "Exists"}]},
+            "deployment_config.tolerations[0].key: 'gpu/' is not a label key",
+        ),
+        (
+            {"deployment_config.tolerations": [{"key": "gpu", "value": "a b"}]},
+            "deployment_config.tolerations[0].value: 'a b' is not a label value",
+        ),
         ({"deployment_config.extra_env": [{"name": "1BAD", "value": "x"}]}, "extra_env[0].name: '1BAD' is not an environment variable name"),
         (
             {"deployment_config.pvc_access_mode": "ReadWriteOncePod"},
