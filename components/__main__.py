@@ -3,6 +3,7 @@
     python -m components check  --stack STACK
     python -m components status --stack STACK [--json]
     python -m components models --stack STACK [--all] [--json]
+    python -m components pr-preview --stack STACK [--summary PATH]
     python -m components render --stack STACK [--out DIR]
 """
 
@@ -89,18 +90,26 @@ def main(argv: list[str] | None = None) -> int:
         ("check", "validate the stack config and run the preflight; exit 1 listing every problem"),
         ("status", "cluster status: GPU nodes and installed CRDs"),
         ("models", "models of the stack; with --all also unmanaged ones found in the live cluster"),
+        ("pr-preview", "validation, docs drift and (with the full engine) the resource plan, as a Markdown summary"),
         ("render", "write the stack's manifests, one YAML file per object (Secrets without values)"),
     ):
         command = sub.add_parser(name, help=help_text)
         command.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
         command.add_argument("--project-dir", type=Path, default=Path.cwd(), help="where the stack files are")
-        if name == "render":
+        if name == "pr-preview":
+            command.add_argument("--summary", type=Path, help="also write the Markdown summary to this file")
+        elif name == "render":
             command.add_argument("--out", type=Path, help="directory (default: model-fleet:kubernetes.render_yaml_to_directory)")
         elif name != "check":
             command.add_argument("--json", action="store_true", help="print JSON")
         if name == "models":
             command.add_argument("--all", action="store_true", help="include unmanaged models of the live cluster")
     args = parser.parse_args(argv)
+    if args.command == "pr-preview":
+        # Imported here: it loads the component and the docs generator, which the other commands do not need.
+        from components import pr_preview
+
+        return pr_preview.command(args)
     try:
         loaded = config.load_stack_file(args.project_dir, args.stack)
         return COMMANDS[args.command](loaded, args)

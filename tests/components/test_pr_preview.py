@@ -1,0 +1,252 @@
+"""The pull-request preview: validation, docs drift, the resource plan and the Markdown summary.
+
+NOT RECORDED: the `pulumi preview --json` documents below are built by hand in the shape pulumi
+v3.259.0 prints (pkg/backend/display/json.go: `steps` with `op`, `urn`, `oldState`/`newState`
+with `parent`, `diffReasons`, `replaceReasons`, `detailedDiff`; `diagnostics` with `severity`).
+None was recorded from a real preview of this program, which needs the Python language host and
+the kubernetes plugin; the renderer's engine part is unverified against the real engine.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from components import pr_preview
+from components.engine import Engine
+from docsgen.__main__ import main as docsgen
+from tests.factories import DELETE, entry, stack, write_stack
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[2]
+COMPONENT = "model-fleet:index:ModelDeployment"
+
+
+def urn(type_chain: str, name: str) -> str:
+    return f"urn:pulumi:dev::model-fleet::{type_chain}::{name}"
+
+
+def child(model: str, k8s_type: str, name: str) -> tuple[str, str]:
+    return urn(f"{COMPONENT}${k8s_type}", name), urn(COMPONENT, model)
+
+
+STACK_URN = urn("pulumi:pulumi:Stack", "model-fleet-dev")
+
+
+def step(op: str, target: tuple[str, str] | str, *, old: bool = False, **fields) -> dict:
+    """One step of a hand-built preview document; `target` is a URN or (URN, parent URN)."""
+    address, parent = target if isinstance(target, tuple) else (target, STACK_URN)
+    state = {"urn": address, "custom": True, "type": address.split("::")[2].split("$")[-1], "parent": parent}
+    return {"op": op, "urn": address, ("oldState" if old else "newState"): state, "detailedDiff": None, **fields}
+
+
+def digest() -> dict:
+    """Add model `a`, change the image and the cache class of `b`, remove model `c` (hand-built, not recorded)."""
+    return {
+        "steps": [
+            step("same", STACK_URN),
+            step("create", urn(COMPONENT, "a")),
+            step("create", child("a", "kubernetes:apps/v1:Deployment", "a")),
+            step("create", child("a", "kubernetes:core/v1:Service", "a")),
+            step(
+                "update",
+                child("b", "kubernetes:apps/v1:Deployment", "b"),
+                diffReasons=["spec"],
+                detailedDiff={"spec.template.spec.containers[0].image": {"kind": "update", "inputDiff": True}},
+            ),
+            step(
+                "replace",
+                child("b", "kubernetes:core/v1:PersistentVolumeClaim", "b-hf-cache"),
+                diffReasons=["spec"],
+                replaceReasons=["spec"],
+                detailedDiff={"spec.storageClassName": {"kind": "update-replace", "inputDiff": True}},
+            ),
+            step("delete", child("c", "kubernetes:core/v1:Service", "c"), old=True),
+            step("delete", urn(COMPONENT, "c"), old=True),
+            step("update", urn("kubernetes:core/v1:Namespace", "namespace"), diffReasons=["metadata"]),
+        ],
+        "changeSummary": {"create": 3, "update": 2, "replace": 1, "delete": 2, "same": 1},
+    }
+
+
+def test_steps_are_grouped_by_model_with_the_keys_that_change():
+    steps = pr_preview.steps_from_preview(digest())
+    by_model = {(s.model, s.op, s.type, s.name): (s.keys, s.replace_keys) for s in steps}
+    assert by_model == {
+        ("a", "create", COMPONENT, "a"): ((), ()),
+        ("a", "create", "kubernetes:apps/v1:Deployment", "a"): ((), ()),
+        ("a", "create", "kubernetes:core/v1:Service", "a"): ((), ()),
+        ("b", "update", "kubernetes:apps/v1:Deployment", "b"): (("spec.template.spec.containers[0].image",), ()),
+        ("b", "replace", "kubernetes:core/v1:PersistentVolumeClaim", "b-hf-cache"): (("spec.storageClassName",), ("spec",)),
+        ("c", "delete", "kubernetes:core/v1:Service", "c"): ((), ()),
+        ("c", "delete", COMPONENT, "c"): ((), ()),
+        (None, "update", "kubernetes:core/v1:Namespace", "namespace"): (("metadata",), ()),
+    }
+
+
+def test_a_replacement_shown_as_several_steps_is_one_change():
+    pvc = child("b", "kubernetes:core/v1:PersistentVolumeClaim", "b-hf-cache")
+    document = {"steps": [step(op, pvc, replaceReasons=["spec"]) for op in ("create-replacement", "replace", "delete-replaced")]}
+    assert [(s.op, s.name) for s in pr_preview.steps_from_preview(document)] == [("replace", "b-hf-cache")]
+
+
+def test_the_summary_lists_each_models_changes():
+    plan = pr_preview.ResourcePlan(computed=True, steps=pr_preview.steps_from_preview(digest()))
+    summary = pr_preview.render_summary("dev", pr_preview.Validation(models=2), pr_preview.DocsDrift(), plan)
+    assert summary == "\n".join(
+        [
+            "<!-- model-fleet pr-preview: dev -->",
+            "## model-fleet preview of stack `dev`",
+            "",
+            "**Validation**: passed, 2 models.",
+            "",
+            "**Docs**: up to date.",
+            "",
+            "**Resources**: 3 to create, 2 to update, 1 to replace, 2 to delete.",
+            "",
+            "#### `a`",
+            "",
+            "| change | resource | keys |",
+            "|---|---|---|",
+            "| create | `kubernetes:apps/v1:Deployment` `a` |  |",
+            "| create | `kubernetes:core/v1:Service` `a` |  |",
+            "| create | `model-fleet:index:ModelDeployment` `a` |  |",
+            "",
+            "#### `b`",
+            "",
+            "| change | resource | keys |",
+            "|---|---|---|",
+            "| update | `kubernetes:apps/v1:Deployment` `b` | `spec.template.spec.containers[0].image` |",
+            "| replace | `kubernetes:core/v1:PersistentVolumeClaim` `b-hf-cache` | `spec.storageClassName` (replaced because of `spec`) |",
+            "",
+            "#### `c`",
+            "",
+            "| change | resource | keys |",
+            "|---|---|---|",
+            "| delete | `kubernetes:core/v1:Service` `c` |  |",
+            "| delete | `model-fleet:index:ModelDeployment` `c` |  |",
+            "",
+            "#### Shared resources",
+            "",
+            "| change | resource | keys |",
+            "|---|---|---|",
+            "| update | `kubernetes:core/v1:Namespace` `namespace` | `metadata` |",
+            "",
+        ]
+    )
+
+
+# --- the command on a project ------------------------------------------------------------------
+
+NO_ENGINE = Engine(None, None, None, Path("/nonexistent"), ["the pulumi CLI v3.259.0 (run `make engine`, or install it on PATH)"])
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A project with two models and the docs generated for them."""
+    write_stack(tmp_path, stack(entry("a"), entry("b")))
+    assert docsgen(["--stack", "dev", "--project-dir", str(tmp_path)]) == 0
+    return tmp_path
+
+
+def test_a_clean_stack_without_the_engine_says_why_there_is_no_plan(project):
+    status, summary = pr_preview.run("dev", project, NO_ENGINE)
+    assert status == 0
+    assert summary.splitlines()[3:] == [
+        "**Validation**: passed, 2 models.",
+        "",
+        "**Docs**: up to date.",
+        "",
+        "**Resources**: the resource plan was not computed: the full Pulumi engine is not installed: "
+        "missing the pulumi CLI v3.259.0 (run `make engine`, or install it on PATH).",
+    ]
+
+
+def test_docs_drift_names_the_files_and_says_to_run_make_preview(project):
+    write_stack(project, stack(entry("a", display_name="Model A Renamed"), entry("c")))
+    status, summary = pr_preview.run("dev", project, NO_ENGINE)
+    assert status == 1
+    snippets = ".snippets/code/get-started/start-building"
+    assert summary.splitlines()[5:20] == [
+        "**Docs**: 13 files out of date; run `make preview STACK=dev` and commit the docs.",
+        "",
+        *[f"- added: `{snippets}/{kind}-c.{ext}`" for kind in ("batch/batch-jsonl", "real-time/real-time") for ext in ("md", "py")],
+        f"- changed: `{snippets}/.model-fleet-generated.json`",
+        f"- changed: `{snippets}/batch/batch-jsonl-a.py`",
+        f"- changed: `{snippets}/real-time/real-time-a.py`",
+        "- changed: `get-started/start-building/batch.md`",
+        "- changed: `get-started/start-building/real-time.md`",
+        *[f"- removed: `{snippets}/{kind}-b.{ext}`" for kind in ("batch/batch-jsonl", "real-time/real-time") for ext in ("md", "py")],
+    ]
+
+
+def test_invalid_config_reports_every_problem_and_checks_nothing_else(project):
+    write_stack(project, stack(entry("a", **{"deployment_config.gpu_cout": 1}), entry("b", **{"requirements.memory": "x"})))
+    status, summary = pr_preview.run("dev", project, NO_ENGINE)
+    assert status == 1
+    assert summary.splitlines()[3:] == [
+        "**Validation**: failed; nothing else was checked.",
+        "",
+        "```text",
+        "Pulumi.dev.yaml: 2 problems found; nothing was changed",
+        "  - models[0] (a) deployment_config.gpu_cout: unknown key 'gpu_cout' (did you mean 'gpu_count'?)",
+        "  - models[1] (b) requirements.memory: 'x' is not a Kubernetes quantity (examples: 500m, 2, 16Gi)",
+        "```",
+        "",
+        "**Resources**: the resource plan was not computed: the stack config is invalid.",
+    ]
+
+
+def fake_engine(tmp_path: Path, document: dict | None, exit_status: int, stderr: str = "") -> Engine:
+    """An engine whose `pulumi` prints `document` (hand-built, not recorded) and exits with `exit_status`."""
+    printed = tmp_path / "preview.json"
+    printed.write_text(json.dumps(document) if document is not None else "")
+    cli = tmp_path / "bin" / "pulumi"
+    cli.parent.mkdir()
+    cli.write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path / 'args'}\ncat {printed}\necho '{stderr}' >&2\nexit {exit_status}\n")
+    cli.chmod(0o755)
+    return Engine(cli, Path("/bin/true"), Path("/bin/true"), tmp_path / "home")
+
+
+def test_with_the_engine_the_plan_is_in_the_summary(project, tmp_path):
+    status, summary = pr_preview.run("dev", project, fake_engine(tmp_path, digest(), 0))
+    assert status == 0
+    assert (tmp_path / "args").read_text().split() == ["preview", "--json", "--non-interactive", "--stack", "dev"]
+    assert "**Resources**: 3 to create, 2 to update, 1 to replace, 2 to delete." in summary
+    assert "#### `b`" in summary
+
+
+def test_an_engine_failure_exits_2_with_its_errors(project, tmp_path):
+    failed = {"diagnostics": [{"message": "error: Pulumi.dev.yaml: 1 problem found; nothing was changed\n", "severity": "error"},
+                              {"message": "a warning", "severity": "warning"}]}
+    status, summary = pr_preview.run("dev", project, fake_engine(tmp_path, failed, 255))
+    assert status == 2
+    assert summary.splitlines()[-5:] == [
+        "**Resources**: `pulumi preview` failed.",
+        "",
+        "```text",
+        "error: Pulumi.dev.yaml: 1 problem found; nothing was changed",
+        "```",
+    ]
+
+
+def test_an_engine_that_prints_no_preview_exits_2(project, tmp_path):
+    status, summary = pr_preview.run("dev", project, fake_engine(tmp_path, None, 255, "error: no stack named dev found"))
+    assert status == 2
+    assert "`pulumi preview --json` printed no preview: error: no stack named dev found" in summary
+
+
+def test_the_command_writes_the_summary_file(project, tmp_path):
+    summary = tmp_path / "out" / "summary.md"
+    result = subprocess.run(
+        [sys.executable, "-m", "components", "pr-preview", "--stack", "dev", "--project-dir", str(project), "--summary", str(summary)],
+        cwd=ROOT, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert summary.read_text() == result.stdout
+    assert "**Docs**: up to date." in result.stdout
