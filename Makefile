@@ -35,7 +35,7 @@ docs-check: venv
 	@$(PY) -m docsgen --stack $(STACK) --check
 
 ## The whole test suite (installs curl, jq and chromium from Debian when missing).
-test: venv test-tools engine moto-venv
+test: venv test-tools engine-test-tools
 	@$(PY) -m pytest
 
 clean:

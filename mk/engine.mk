@@ -29,7 +29,7 @@ GO_ENV := GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
 # $(call timed,WHAT,COMMAND): print the step, run it, print how long it took.
 timed = echo "==> $(1)"; start=$$(date +%s); $(2); echo "    $(1): $$(( $$(date +%s) - start ))s"
 
-.PHONY: engine engine-build engine-clean moto-venv pr-preview up destroy actionlint workflow-lint
+.PHONY: engine engine-build engine-clean moto-venv pr-preview up destroy actionlint workflow-lint engine-test-tools
 
 ## The pinned pulumi CLI in .engine/bin: kept when its version matches, taken from PATH when one
 ## there matches, built from the Go module proxy otherwise.
@@ -102,12 +102,15 @@ WITH_BACKEND := $(if $(BACKEND),PULUMI_BACKEND_URL='$(BACKEND)')
 pr-preview: venv
 	@$(WITH_BACKEND) $(PY) -m components pr-preview --stack $(STACK) --summary $(SUMMARY)
 
+# Extra flags for `pulumi up` / `pulumi destroy`, e.g. PULUMI_FLAGS="--yes --non-interactive" in CI.
+PULUMI_FLAGS ?=
+
 ## `pulumi up` / `pulumi destroy` of STACK with the full engine; says what is missing otherwise.
 up: venv
-	@$(WITH_BACKEND) $(PY) -m components.engine up --stack $(STACK)
+	@$(WITH_BACKEND) $(PY) -m components.engine up --stack $(STACK) $(PULUMI_FLAGS)
 
 destroy: venv
-	@$(WITH_BACKEND) $(PY) -m components.engine destroy --stack $(STACK)
+	@$(WITH_BACKEND) $(PY) -m components.engine destroy --stack $(STACK) $(PULUMI_FLAGS)
 
 # actionlint, built from the Go module proxy, checks the workflows in .github/workflows.
 ACTIONLINT_VERSION := 1.7.12
@@ -120,6 +123,15 @@ $(ACTIONLINT):
 		GOBIN=$(abspath $(ENGINE_DIR))/actionlint-build $(GO_ENV) timeout $(BUILD_TIMEOUT) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@v$(ACTIONLINT_VERSION) && \
 		mv $(ENGINE_DIR)/actionlint-build/actionlint $@)
 
+# What `make test` needs beyond the venv: the CLI and moto (their tests fail without them), and
+# actionlint when the proxy serves it (its test skips, naming why, when it does not), with
+# Debian's shellcheck, through which actionlint checks the workflows' `run:` scripts.
+engine-test-tools: engine moto-venv
+	@$(MAKE) --no-print-directory actionlint || echo "==> actionlint could not be built; the workflow lint test will skip"
+	@command -v shellcheck >/dev/null 2>&1 || { echo "==> installing shellcheck from Debian"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends shellcheck; } \
+		|| echo "==> shellcheck could not be installed; actionlint will not check the run: scripts"
+
 ## Lint the GitHub workflows.
 workflow-lint: $(ACTIONLINT)
-	@$(ACTIONLINT) -color=never .github/workflows/*.yml && echo "==> workflows: actionlint v$(ACTIONLINT_VERSION) found no problem"
+	@$(ACTIONLINT) -no-color .github/workflows/*.yml && echo "==> workflows: actionlint v$(ACTIONLINT_VERSION) found no problem"
