@@ -1,0 +1,158 @@
+"""The dev stack run for real by the full Pulumi engine (marker `engine`).
+
+These run only where the pulumi CLI, its Python language host and the kubernetes plugin are
+installed at the pinned versions (`components.engine` finds them; nothing is downloaded), and
+skip elsewhere naming what is missing. The dev stack renders manifests into rendered/dev, so no
+cluster is needed. State lives in a file:// backend in a temp dir.
+
+Written where the full engine is not available: these tests have not yet run anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components import config, engine, pr_preview
+from tests.cli.conftest import PASSPHRASE, ROOT, TOKEN, TOKEN_PATH
+
+pytestmark = pytest.mark.engine
+PROGRAM = ["Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py", "components", "docsgen", "docs"]
+
+
+@pytest.fixture(scope="module")
+def full_engine() -> engine.Engine:
+    found = engine.detect()
+    if not found.full:
+        pytest.skip("the full Pulumi engine is not installed: missing " + "; ".join(found.missing))
+    return found
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A copy of the program and the dev stack, using the project's venv."""
+    target = tmp_path / "project"
+    target.mkdir()
+    for name in PROGRAM:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / name)
+    (target / ".venv").symlink_to(ROOT / ".venv")
+    return target
+
+
+@pytest.fixture
+def pulumi(full_engine, project, tmp_path):
+    (tmp_path / "state").mkdir()
+    env = full_engine.env(PULUMI_BACKEND_URL=f"file://{tmp_path / 'state'}", PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
+                          KUBECONFIG=str(tmp_path / "no-kubeconfig"))
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run([str(full_engine.cli), *args], cwd=project, env=env, capture_output=True, text=True, timeout=900)
+        if check and result.returncode != 0:
+            pytest.fail(f"pulumi {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    run("stack", "init", "dev", "--secrets-provider", "passphrase", "--non-interactive")
+    return run
+
+
+def preview_steps(pulumi) -> list[pr_preview.Step]:
+    return pr_preview.steps_from_preview(json.loads(pulumi("preview", "--json", "--non-interactive").stdout))
+
+
+def rendered(project: Path) -> dict[tuple[str, str], dict]:
+    manifests = {}
+    for path in sorted((project / "rendered" / "dev").rglob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            if document:
+                manifests[(document["kind"], document["metadata"]["name"])] = document
+    return manifests
+
+
+def edit_models(project: Path, change) -> None:
+    path = project / "Pulumi.dev.yaml"
+    document = yaml.safe_load(path.read_text())
+    change(document["config"]["model-fleet:models"])
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def test_preview_regenerates_the_docs(pulumi, project):
+    shutil.rmtree(project / "docs" / ".snippets")
+    pulumi("preview", "--diff", "--non-interactive")
+    assert (project / "docs" / ".snippets/code/get-started/start-building/real-time/real-time-bge-m3.py").is_file()
+    assert subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "-m", "docsgen", "--stack", "dev", "--project-dir", str(project), "--check"], cwd=ROOT
+    ).returncode == 0
+
+
+def test_up_renders_one_manifest_per_resource_and_a_second_up_changes_nothing(pulumi, project):
+    pulumi("up", "--yes", "--non-interactive")
+    spec = config.load_stack_file(project, "dev").spec
+    expected = {("Namespace", spec.namespace)}
+    for entry in spec.models:
+        expected |= {("Deployment", entry.name), ("Service", entry.name), ("ServiceMonitor", entry.name)}
+        if entry.deployment_config.enable_autoscaling:
+            expected.add(("PodAutoscaler", entry.name))
+        if entry.deployment_config.enable_pvc:
+            expected.add(("PersistentVolumeClaim", f"{entry.name}-hf-cache"))
+    manifests = rendered(project)
+    assert set(manifests) == expected
+    deployment = manifests[("Deployment", "qwen3-coder-30b")]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "registry.menlo.ai/dockerhub/vllm/vllm-openai:v0.10.2"
+    assert container["resources"]["limits"]["nvidia.com/gpu"] in (1, "1")
+
+    assert preview_steps(pulumi) == []
+
+
+def test_adding_changing_and_removing_a_model_gives_exactly_those_steps(pulumi, project):
+    pulumi("up", "--yes", "--non-interactive")
+
+    def change(models: list) -> None:
+        added = json.loads(json.dumps(models[2]))
+        added["name"] = added["display_name"] = "bge-small"
+        added["deployment_config"]["args"] = ["--served-model-name", "bge-small", "--task", "embed"]
+        models[0]["deployment_config"]["image"] = "registry.menlo.ai/dockerhub/vllm/vllm-openai:v0.10.3"
+        del models[1]
+        models.append(added)
+
+    edit_models(project, change)
+    steps = preview_steps(pulumi)
+    assert {(s.model, s.op) for s in steps} == {("bge-small", "create"), ("qwen3-coder-30b", "update"),
+                                               ("mistral-nemo-instruct-2407", "delete")}
+    updated = [s for s in steps if s.op == "update"]
+    assert [(s.type, s.name) for s in updated] == [("kubernetes:apps/v1:Deployment", "qwen3-coder-30b")]
+    assert any("image" in key for key in updated[0].keys)
+
+
+def test_invalid_config_fails_the_preview_with_the_seed_message_and_touches_no_file(pulumi, project):
+    def wrong_name(models: list) -> None:
+        models[0]["deployment_config"]["args"][1] = models[0]["deployment_config"]["args"][1].replace(
+            "--served-model-name qwen3-coder-30b", "--served-model-name wrong-name"
+        )
+
+    edit_models(project, wrong_name)
+    before = {p: p.stat().st_mtime_ns for p in project.rglob("*") if p.is_file() and ".venv" not in p.parts}
+    result = pulumi("preview", "--non-interactive", check=False)
+    assert result.returncode != 0
+    assert (
+        "models[0] (qwen3-coder-30b) deployment_config.args: --served-model-name 'wrong-name' must match model name "
+        "'qwen3-coder-30b' (required by Aibrix for autoscaling)" in result.stdout + result.stderr
+    )
+    after = {p: p.stat().st_mtime_ns for p in project.rglob("*") if p.is_file() and ".venv" not in p.parts}
+    assert after == before
+
+
+def test_the_exported_state_holds_no_plaintext_secret(pulumi, project):
+    pulumi("config", "set", "--secret", "--path", TOKEN_PATH, TOKEN)
+    pulumi("up", "--yes", "--non-interactive")
+    assert TOKEN not in pulumi("stack", "export").stdout
+    assert all(TOKEN not in p.read_text() for p in (project / "rendered").rglob("*.yaml"))
