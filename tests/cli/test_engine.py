@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import config, engine, pr_preview
+from components import config, engine, manifest_files, pr_preview
 from tests.cli.conftest import PASSPHRASE, ROOT, TOKEN, TOKEN_PATH
 
 pytestmark = pytest.mark.engine
@@ -68,15 +68,6 @@ def preview_steps(pulumi) -> list[pr_preview.Step]:
     return pr_preview.steps_from_preview(json.loads(pulumi("preview", "--json", "--non-interactive").stdout))
 
 
-def rendered(project: Path) -> dict[tuple[str, str], dict]:
-    manifests = {}
-    for path in sorted((project / "rendered" / "dev").rglob("*.yaml")):
-        for document in yaml.safe_load_all(path.read_text()):
-            if document:
-                manifests[(document["kind"], document["metadata"]["name"])] = document
-    return manifests
-
-
 def edit_models(project: Path, change) -> None:
     path = project / "Pulumi.dev.yaml"
     document = yaml.safe_load(path.read_text())
@@ -95,20 +86,12 @@ def test_preview_regenerates_the_docs(pulumi, project):
 
 def test_up_renders_one_manifest_per_resource_and_a_second_up_changes_nothing(pulumi, project):
     pulumi("up", "--yes", "--non-interactive")
-    spec = config.load_stack_file(project, "dev").spec
-    expected = {("Namespace", spec.namespace)}
-    for entry in spec.models:
-        expected |= {("Deployment", entry.name), ("Service", entry.name), ("ServiceMonitor", entry.name)}
-        if entry.deployment_config.enable_autoscaling:
-            expected.add(("PodAutoscaler", entry.name))
-        if entry.deployment_config.enable_pvc:
-            expected.add(("PersistentVolumeClaim", f"{entry.name}-hf-cache"))
-    manifests = rendered(project)
-    assert set(manifests) == expected
-    deployment = manifests[("Deployment", "qwen3-coder-30b")]
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    assert container["image"] == "registry.menlo.ai/dockerhub/vllm/vllm-openai:v0.10.2"
-    assert container["resources"]["limits"]["nvidia.com/gpu"] in (1, "1")
+    loaded = config.load_stack_file(project, "dev")
+    expected = manifest_files.render(loaded.spec, loaded.facts)
+    directory = project / "rendered" / "dev"
+    assert {p.name: p.read_text() for p in directory.glob("*.yaml")} == expected
+    kinds = {yaml.safe_load(text)["kind"] for text in expected.values()}
+    assert {"Namespace", "Deployment", "Service", "ServiceMonitor", "PodAutoscaler", "PersistentVolumeClaim"} <= kinds
 
     assert preview_steps(pulumi) == []
 
@@ -155,4 +138,4 @@ def test_the_exported_state_holds_no_plaintext_secret(pulumi, project):
     pulumi("config", "set", "--secret", "--path", TOKEN_PATH, TOKEN)
     pulumi("up", "--yes", "--non-interactive")
     assert TOKEN not in pulumi("stack", "export").stdout
-    assert all(TOKEN not in p.read_text() for p in (project / "rendered").rglob("*.yaml"))
+    assert all(TOKEN not in p.read_text() for p in project.rglob("*.yaml") if ".venv" not in p.parts)
