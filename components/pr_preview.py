@@ -14,9 +14,11 @@ Exit status: 0 clean, 1 invalid config or stale docs, 2 the engine failed.
 The resource part reads the document `pulumi preview --json` prints (a "preview digest": `steps`
 with `op`, `urn`, `oldState`/`newState`, `diffReasons`, `replaceReasons`, `detailedDiff`, and
 `diagnostics`), as pulumi v3.259.0 defines it in pkg/backend/display/json.go. It is tested on
-digests built by hand in that shape, not on one recorded from a real preview of this program:
-no full engine (language host and kubernetes plugin) was available where it was written, so this
-part is unverified against the real engine.
+previews the real CLI printed for a stand-in of this program (tests/cli/record_preview.py: the
+same components, dynamic resources in place of the Kubernetes objects) and on hand-built ones.
+No preview of this program itself was recorded: that needs the Python language host and the
+kubernetes plugin, which were not available. So how the kubernetes provider reports its changed
+keys (`detailedDiff`, read first) is unverified here.
 """
 
 from __future__ import annotations
@@ -142,6 +144,19 @@ def _model_of(step: dict[str, Any], by_urn: dict[str, str]) -> str | None:
     return None
 
 
+def _changed_inputs(old: Any, new: Any, path: str = "") -> list[str]:
+    """Where two resource inputs differ, as dotted paths; for a provider that names no changed keys.
+
+    Secret values read `[secret]` on both sides, so a changed secret is not seen here.
+    """
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = sorted(k for k in set(old) | set(new) if not k.startswith("__"))
+        return [p for k in keys for p in _changed_inputs(old.get(k), new.get(k), f"{path}.{k}" if path else k)]
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [p for i, (o, n) in enumerate(zip(old, new)) for p in _changed_inputs(o, n, f"{path}[{i}]")]
+    return [path] if old != new and path else []
+
+
 def steps_from_preview(digest: dict[str, Any]) -> list[Step]:
     """The changes of a `pulumi preview --json` document, each assigned to its model."""
     raw_steps = digest.get("steps") or []
@@ -156,7 +171,11 @@ def steps_from_preview(digest: dict[str, Any]) -> list[Step]:
         if op is None:
             continue
         own_type, name = _urn_parts(raw.get("urn", ""))
-        keys = sorted(raw.get("detailedDiff") or {}) or sorted(raw.get("diffReasons") or [])
+        keys = (
+            sorted(raw.get("detailedDiff") or {})
+            or sorted(raw.get("diffReasons") or [])
+            or _changed_inputs((raw.get("oldState") or {}).get("inputs"), (raw.get("newState") or {}).get("inputs"))
+        )
         steps.append(
             Step(
                 op=op,

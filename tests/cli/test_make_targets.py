@@ -6,7 +6,9 @@ download (the CLI already built, Go missing, a module proxy that refuses or neve
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import socket
 import subprocess
 import threading
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import engine
+from components import engine, pr_preview
 from tests.cli.conftest import ROOT
 
 pytestmark = pytest.mark.cli
@@ -128,3 +130,14 @@ def test_the_merge_workflow_runs_pulumi_up_after_validation():
     check = next(i for i, line in enumerate(lines) if "make check docs-check" in line)
     up = next(i for i, line in enumerate(lines) if line.startswith("make up"))
     assert check < up
+
+
+def test_the_recorded_previews_are_what_the_cli_prints_today(pulumi_cli, tmp_path):
+    """Re-record the stand-in's previews (tests/cli/record_preview.py) and compare their steps."""
+    result = subprocess.run([sys.executable, str(ROOT / "tests/cli/record_preview.py"), str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ("stand-in-create.json", "stand-in-change.json"):
+        fresh = pr_preview.steps_from_preview(json.loads((tmp_path / name).read_text()))
+        kept = pr_preview.steps_from_preview(json.loads((ROOT / "tests/cli/recorded" / name).read_text()))
+        assert sorted(fresh, key=repr) == sorted(kept, key=repr)

@@ -1,10 +1,13 @@
 """The pull-request preview: validation, docs drift, the resource plan and the Markdown summary.
 
-NOT RECORDED: the `pulumi preview --json` documents below are built by hand in the shape pulumi
-v3.259.0 prints (pkg/backend/display/json.go: `steps` with `op`, `urn`, `oldState`/`newState`
-with `parent`, `diffReasons`, `replaceReasons`, `detailedDiff`; `diagnostics` with `severity`).
-None was recorded from a real preview of this program, which needs the Python language host and
-the kubernetes plugin; the renderer's engine part is unverified against the real engine.
+Two kinds of `pulumi preview --json` documents feed the renderer here:
+- RECORDED from the real pulumi 3.259.0 CLI for a stand-in of this program
+  (tests/cli/recorded/, made by tests/cli/record_preview.py: ModelDeployment components with
+  dynamic resources in place of the Kubernetes objects);
+- NOT RECORDED, built by hand in the shape pulumi 3.259.0 prints (pkg/backend/display/json.go),
+  for what the stand-in cannot show: `detailedDiff` and `diffReasons` as a real provider reports
+  them, and the Kubernetes types. No preview of this program itself was recorded: that needs the
+  Python language host and the kubernetes plugin.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from tests.factories import DELETE, entry, stack, write_stack
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
+RECORDED = ROOT / "tests" / "cli" / "recorded"
 COMPONENT = "model-fleet:index:ModelDeployment"
+STAND_IN = "pulumi-python:dynamic:Resource"
 
 
 def urn(type_chain: str, name: str) -> str:
@@ -43,6 +48,42 @@ def step(op: str, target: tuple[str, str] | str, *, old: bool = False, **fields)
     address, parent = target if isinstance(target, tuple) else (target, STACK_URN)
     state = {"urn": address, "custom": True, "type": address.split("::")[2].split("$")[-1], "parent": parent}
     return {"op": op, "urn": address, ("oldState" if old else "newState"): state, "detailedDiff": None, **fields}
+
+
+def recorded(name: str) -> dict:
+    return json.loads((RECORDED / f"{name}.json").read_text())
+
+
+def test_a_recorded_first_preview_creates_each_model_with_its_children():
+    steps = pr_preview.steps_from_preview(recorded("stand-in-create"))
+    assert {(s.model, s.op, s.type, s.name) for s in steps} == {
+        (None, "create", "pulumi:pulumi:Stack", "model-fleet-dev"),
+        *[(m, "create", t, n) for m in "abc" for t, n in ((COMPONENT, m), (STAND_IN, m), (STAND_IN, f"{m}-svc"), (STAND_IN, f"{m}-hf-cache"))],
+    }
+
+
+def test_a_recorded_change_renders_update_replace_delete_and_create_per_model():
+    plan = pr_preview.ResourcePlan(computed=True, steps=pr_preview.steps_from_preview(recorded("stand-in-change")))
+    summary = pr_preview.render_summary("dev", pr_preview.Validation(models=3), pr_preview.DocsDrift(), plan)
+    table = ["| change | resource | keys |", "|---|---|---|"]
+    assert summary.splitlines()[7:] == [
+        "**Resources**: 4 to create, 1 to update, 1 to replace, 4 to delete.",
+        "", "#### `a`", "", *table,
+        # The stand-in's provider names no changed keys: they come from the inputs before and after.
+        f"| update | `{STAND_IN}` `a` | `image` |",
+        "", "#### `b`", "", *table,
+        f"| replace | `{STAND_IN}` `b-hf-cache` | `storage_class` (replaced because of `storage_class`) |",
+        "", "#### `c`", "", *table,
+        f"| delete | `{COMPONENT}` `c` |  |",
+        f"| delete | `{STAND_IN}` `c` |  |",
+        f"| delete | `{STAND_IN}` `c-hf-cache` |  |",
+        f"| delete | `{STAND_IN}` `c-svc` |  |",
+        "", "#### `d`", "", *table,
+        f"| create | `{COMPONENT}` `d` |  |",
+        f"| create | `{STAND_IN}` `d` |  |",
+        f"| create | `{STAND_IN}` `d-hf-cache` |  |",
+        f"| create | `{STAND_IN}` `d-svc` |  |",
+    ]
 
 
 def digest() -> dict:
