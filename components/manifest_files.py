@@ -11,14 +11,13 @@ model's files go and nothing else there is touched.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from components import atomic_files
 from components.manifests import namespace as namespace_manifest
 from components.manifests import objects
 from components.preflight import ClusterFacts
@@ -82,17 +81,6 @@ def _recorded(directory: Path) -> set[str]:
     return set(names)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def write(directory: Path, files: dict[str, str]) -> Written:
     """Write what changed, delete what this module wrote before and is gone; untouched files keep their mtime."""
     previous = _recorded(directory) if directory.is_dir() else set()
@@ -106,14 +94,14 @@ def write(directory: Path, files: dict[str, str]) -> Written:
             except (FileNotFoundError, UnicodeDecodeError):
                 same = False
             if not same:
-                _atomic_write(path, text)
+                atomic_files.write_text(path, text)
                 changed.append(name)
         gone = sorted(n for n in previous - set(files) if (directory / n).is_file())
-        for name in gone:
+        for name in gone + atomic_files.leftovers(directory):
             (directory / name).unlink()
         record = json.dumps({"generator": "model-fleet", "files": sorted(files)}, indent=2) + "\n"
         if previous != set(files) or not (directory / RECORD).is_file():
-            _atomic_write(directory / RECORD, record)
+            atomic_files.write_text(directory / RECORD, record)
     except OSError as err:
         raise ConfigError([Problem("", f"cannot write {directory}: {err.strerror or err}")], source="rendered manifests") from None
     return Written(changed, gone, len(files) - len(changed))

@@ -21,20 +21,18 @@ import json
 import os
 import re
 import stat
-import tempfile
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from components import atomic_files
 from components.problems import ConfigError, Problem
 from components.spec import StackSpec
 from docsgen import pages, render
 
 RECORD = Path(render.SNIPPETS_DIR) / render.INCLUDE_BASE / ".model-fleet-generated.json"
 PAGES = ("real-time", "batch")
-# Beside each file while it is written; a killed run leaves such files, the next run removes them.
-TEMP_PREFIX = ".model-fleet-tmp."
 # Exactly the includes render.snippets_for writes for a model name (a DNS-1123 label).
 RECORDED_INCLUDE = re.compile(
     re.escape(str(render.INCLUDE_BASE))
@@ -198,11 +196,7 @@ def _check_inside(root: Path, paths: Iterable[Path]) -> None:
 
 def _orphans(root: Path, directories: Iterable[Path]) -> list[Path]:
     """Temporary files a killed run left in the directories this generator writes."""
-    found = []
-    for directory in sorted(set(directories)):
-        if (root / directory).is_dir():
-            found += [directory / name for name in sorted(os.listdir(root / directory)) if name.startswith(TEMP_PREFIX)]
-    return found
+    return [directory / name for directory in sorted(set(directories)) for name in atomic_files.leftovers(root / directory)]
 
 
 def _page_text(root: Path, path: Path) -> str | None:
@@ -261,18 +255,6 @@ def _plan(spec: StackSpec, root: Path) -> Plan:
     return Plan(root, writes, removed + orphans, staged_record=_record_text(owned))
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def apply(result: Plan) -> tuple[list[Path], list[Path]]:
     """Write what changed, delete what is gone; untouched files keep their mtime. Releases the plan's lock."""
     root = result.root
@@ -287,7 +269,7 @@ def apply(result: Plan) -> tuple[list[Path], list[Path]]:
                 if text is None:
                     (root / path).unlink(missing_ok=True)
                 else:
-                    _atomic_write(root / path, text)
+                    atomic_files.write_text(root / path, text)
             except OSError as err:
                 raise WriteError(
                     f"docs: cannot {'delete' if text is None else 'write'} {path}: {err.strerror or err}; "

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from components import config, manifest_files
+from components import atomic_files, config, manifest_files
 from components.__main__ import main as cli
 from components.manifests import objects
 from components.problems import ConfigError
@@ -118,3 +118,19 @@ def test_a_stack_that_applies_to_a_cluster_renders_only_with_out(project, capsys
     assert not (project / "rendered").exists()
     assert render(project, "--out", str(project / "elsewhere")) == 0
     assert (project / "elsewhere/deployment-jan-models-qwen3-coder-30b.yaml").is_file()
+
+
+def test_temporary_files_a_killed_run_left_are_removed(project):
+    assert render(project) == 0
+    leftover = project / "rendered/dev" / f"{atomic_files.TEMP_PREFIX}deployment-x.yaml.abc123"
+    leftover.write_text("half")
+    assert render(project) == 0
+    assert not leftover.exists()
+
+
+def test_written_files_get_the_mode_a_plain_open_gives_and_keep_one_they_had(tmp_path):
+    atomic_files.write_text(tmp_path / "new.yaml", "a: 1\n")
+    assert (tmp_path / "new.yaml").stat().st_mode & 0o777 == atomic_files.NEW_FILE_MODE
+    (tmp_path / "new.yaml").chmod(0o640)
+    atomic_files.write_text(tmp_path / "new.yaml", "a: 2\n")
+    assert (tmp_path / "new.yaml").stat().st_mode & 0o777 == 0o640

@@ -17,7 +17,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from components import config
+from components import atomic_files, config
 from docsgen import writer
 from docsgen.__main__ import main as docsgen
 from tests.factories import entry, stack, write_stack
@@ -273,7 +273,7 @@ def test_an_error_while_writing_is_reported_and_the_next_run_finishes(tmp_path, 
     halfway = snapshot(tmp_path / "docs")
     assert run(tmp_path) == 0
     assert_old_or_new(halfway, old, snapshot(tmp_path / "docs"))
-    assert not any(Path(path).name.startswith(writer.TEMP_PREFIX) for path in halfway)
+    assert not any(Path(path).name.startswith(atomic_files.TEMP_PREFIX) for path in halfway)
     assert run(tmp_path, "--check") == 0
 
 
@@ -319,7 +319,7 @@ def going_to_b(fleets: Fleets, project: Path) -> Path:
 def assert_old_or_new(state: dict[str, bytes], old: dict[str, bytes], new: dict[str, bytes]) -> None:
     record = str(writer.RECORD)
     for path in sorted(set(state) | set(old) | set(new)):
-        if Path(path).name.startswith(writer.TEMP_PREFIX):
+        if Path(path).name.startswith(atomic_files.TEMP_PREFIX):
             continue
         if path == record:
             listed = set(json.loads(state[path])["files"])
