@@ -45,3 +45,5 @@ clean:
 include mk/docs.mk
 # engine (the pinned pulumi CLI), pr-preview, up and destroy
 include mk/engine.mk
+# cluster-build, cluster-up, cluster-down: the test control plane (tests/cluster)
+include mk/cluster.mk
