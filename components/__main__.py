@@ -106,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
             command.add_argument("--all", action="store_true", help="include unmanaged models of the live cluster")
     args = parser.parse_args(argv)
     if args.command == "pr-preview":
-        # Imported here: it loads the component and the docs generator, which the other commands do not need.
-        from components import pr_preview
+        # pr_preview sits above both packages (it reads the docs generator's plan), so this entry
+        # point imports it here rather than any module of components depending on docsgen.
+        import pr_preview
 
         return pr_preview.command(args)
     try:

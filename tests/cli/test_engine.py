@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import config, engine, manifest_files, pr_preview
+import pr_preview
+from components import config, engine, manifest_files
 from tests.cli.conftest import PASSPHRASE, ROOT, TOKEN, TOKEN_PATH
 
 pytestmark = pytest.mark.engine

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import engine, pr_preview
+import pr_preview
+from components import engine
 from tests.cli.conftest import ROOT
 
 pytestmark = pytest.mark.cli

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from components import pr_preview
+import pr_preview
 from components.engine import Engine
 from docsgen.__main__ import main as docsgen
 from tests.factories import DELETE, entry, stack, write_stack
 
 pytestmark = pytest.mark.unit
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 RECORDED = ROOT / "tests" / "cli" / "recorded"
 COMPONENT = "model-fleet:index:ModelDeployment"
 STAND_IN = "pulumi-python:dynamic:Resource"
