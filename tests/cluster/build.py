@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ from pathlib import Path
 KUBERNETES_VERSION = "v1.34.4"
 ETCD_VERSION = "v3.6.5"
 KWOK_VERSION = "v0.8.0"
+VERSIONS = {"etcd": ETCD_VERSION, "kubernetes": KUBERNETES_VERSION, "kwok": KWOK_VERSION}
 # kwok v0.8.0's go.mod says `go 1.26.0`; the others need less.
 GO_MIN = (1, 26)
 
@@ -84,16 +86,13 @@ def cache_dir() -> Path:
 
 
 def _folders(cache: Path) -> dict[str, Path]:
-    return {
-        "kubernetes": cache / f"kubernetes-{KUBERNETES_VERSION}",
-        "etcd": cache / f"etcd-{ETCD_VERSION}",
-        "kwok": cache / f"kwok-{KWOK_VERSION}",
-    }
+    """One folder per component and version, so a new version of one rebuilds only that one."""
+    return {name: cache / f"{name}-{version}" for name, version in VERSIONS.items()}
 
 
-def cached(cache: Path | None = None) -> Binaries:
+def cached() -> Binaries:
     """Where the binaries are (or will be) for the pinned versions."""
-    folders = _folders(cache or cache_dir())
+    folders = _folders(cache_dir())
     return Binaries(
         etcd=folders["etcd"] / "etcd",
         kube_apiserver=folders["kubernetes"] / "kube-apiserver",
@@ -108,17 +107,13 @@ def all_present(binaries: Binaries) -> bool:
     return all(path.is_file() for path in vars(binaries).values())
 
 
+@contextmanager
 def step(what: str):
     """Print a step and, when it ends, how long it took."""
-
-    @contextmanager
-    def timed():
-        print(f"==> {what}", flush=True)
-        start = time.monotonic()
-        yield
-        print(f"    {what}: {time.monotonic() - start:.1f}s", flush=True)
-
-    return timed()
+    print(f"==> {what}", flush=True)
+    start = time.monotonic()
+    yield
+    print(f"    {what}: {time.monotonic() - start:.1f}s", flush=True)
 
 
 def go_binary() -> str:
@@ -131,35 +126,44 @@ def go_binary() -> str:
     return go
 
 
-def _go_env(workdir: Path | None = None) -> dict[str, str]:
-    env = {
+def _go_env() -> dict[str, str]:
+    return {
         **os.environ,
         # An old Go fails with its own message instead of downloading a toolchain.
         "GOTOOLCHAIN": "local",
         "GOFLAGS": "-mod=mod -trimpath",
         "CGO_ENABLED": "0",
+        # A go.work of an enclosing checkout would change what is built.
+        "GOWORK": "off",
     }
-    if workdir is not None:
-        # go.work files of an enclosing checkout would change what is built.
-        env["GOWORK"] = "off"
-    return env
 
 
-def _run(args: list[str], *, cwd: Path, log: Path, timeout: int, what: str, env: dict[str, str] | None = None) -> str:
+def _run(args: list[str], *, cwd: Path, log: Path, timeout: int, what: str, env: dict[str, str] | None = None) -> None:
     """Run a go command with its output in `log`; a failure or a timeout is a BuildError naming both."""
     # A cold build keeps both cores busy for many minutes; a lower priority keeps the machine usable.
     command = ["nice", "-n", "10", *args]
     with log.open("a") as out:
         out.write(f"$ {' '.join(args)}\n")
         out.flush()
+        process = subprocess.Popen(
+            command, cwd=cwd, env={**_go_env(), **(env or {})}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
-            result = subprocess.run(command, cwd=cwd, env={**_go_env(cwd), **(env or {})}, stdout=subprocess.PIPE, stderr=out, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise BuildError(f"{what} took over {timeout}s and was stopped (log: {log})") from None
-    if result.returncode != 0:
+            code = process.wait(timeout=timeout)
+        except BaseException as err:
+            # Its own process group, so a timeout or a Ctrl-C stops the compilers it started too.
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            if isinstance(err, subprocess.TimeoutExpired):
+                raise BuildError(f"{what} took over {timeout}s and was stopped (log: {log})") from None
+            raise
+    if code != 0:
         tail = "\n".join(log.read_text().splitlines()[-15:])
         raise BuildError(f"{what} failed (log: {log}):\n{tail}")
-    return result.stdout
+
+
+def _goproxy(go: str) -> str:
+    return subprocess.run([go, "env", "GOPROXY"], capture_output=True, text=True, timeout=60).stdout.strip()
 
 
 def check_go(go: str) -> None:
@@ -167,21 +171,25 @@ def check_go(go: str) -> None:
     found = tuple(int(part) for part in re.findall(r"\d+", version)[:2])
     if found < GO_MIN:
         raise BuildError(f"Go {version} is too old: kwok {KWOK_VERSION} needs Go >= {'.'.join(map(str, GO_MIN))}")
-    proxy = subprocess.run([go, "env", "GOPROXY"], capture_output=True, text=True, timeout=60).stdout.strip()
-    print(f"    {version}, GOPROXY={proxy}", flush=True)
+    print(f"    {version}, GOPROXY={_goproxy(go)}", flush=True)
 
 
-def download(go: str, module: str, version: str, work: Path) -> dict:
+def download(go: str, module: str, version: str) -> dict:
     """The module's metadata (and its files in the module cache): from the cache, else the proxy."""
-    work.mkdir(parents=True, exist_ok=True)
-    log = work / "download.log"
+    proxy = _goproxy(go)
     try:
-        out = _run([go, "mod", "download", "-json", f"{module}@{version}"], cwd=work, log=log, timeout=PROXY_TIMEOUT,
-                   what=f"downloading {module}@{version}")
-    except BuildError as err:
-        proxy = subprocess.run([go, "env", "GOPROXY"], capture_output=True, text=True, timeout=60).stdout.strip()
-        raise BuildError(f"the Go module proxy (GOPROXY={proxy}) did not serve {module}@{version} within {PROXY_TIMEOUT}s: {err}") from None
-    return json.loads(out)
+        result = subprocess.run(
+            [go, "mod", "download", "-json", f"{module}@{version}"],
+            capture_output=True, text=True, timeout=PROXY_TIMEOUT, env=_go_env(), cwd=tempfile.gettempdir(),
+        )
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"the Go module proxy (GOPROXY={proxy}) did not answer for {module}@{version} within {PROXY_TIMEOUT}s") from None
+    # Errors come back in the JSON ("Error"), with nothing on stderr.
+    info = json.loads(result.stdout) if result.stdout.strip() else {}
+    if result.returncode != 0 or "Error" in info:
+        reason = info.get("Error") or result.stderr.strip()
+        raise BuildError(f"the Go module proxy (GOPROXY={proxy}) did not serve {module}@{version}: {reason}")
+    return info
 
 
 def kubernetes_go_mod(kubernetes_go_mod_text: str) -> str:
@@ -219,7 +227,7 @@ def _wrapper_module(work: Path, go_mod: str) -> None:
 
 
 def build_kubernetes(go: str, work: Path, target: Path) -> None:
-    info = download(go, KUBERNETES_MODULE, KUBERNETES_VERSION, work.parent)
+    info = download(go, KUBERNETES_MODULE, KUBERNETES_VERSION)
     _wrapper_module(work, kubernetes_go_mod(Path(info["GoMod"]).read_text()))
     major, minor = KUBERNETES_VERSION[1:].split(".")[:2]
     # /version must say the real version: clients (pulumi-kubernetes among them) gate features on it.
@@ -233,25 +241,26 @@ def build_kubernetes(go: str, work: Path, target: Path) -> None:
         ]
     )
     packages = [f"{KUBERNETES_MODULE}/cmd/{command}" for command in KUBERNETES_COMMANDS]
-    with tempfile.TemporaryDirectory(dir=target.parent) as out:
-        _run([go, "build", "-ldflags", ldflags, "-o", out + "/", *packages], cwd=work, log=work / "build.log",
-             timeout=BUILD_TIMEOUT, what=f"building {', '.join(KUBERNETES_COMMANDS)} {KUBERNETES_VERSION}")
-        target.mkdir(parents=True, exist_ok=True)
-        for command in KUBERNETES_COMMANDS:
-            os.replace(Path(out) / command, target / command)
+    _run([go, "build", "-ldflags", ldflags, "-o", f"{work / 'bin'}/", *packages], cwd=work, log=work / "build.log",
+         timeout=BUILD_TIMEOUT, what=f"building {', '.join(KUBERNETES_COMMANDS)} {KUBERNETES_VERSION}")
+    target.mkdir(parents=True, exist_ok=True)
+    for command in KUBERNETES_COMMANDS:
+        os.replace(work / "bin" / command, target / command)
 
 
 def build_etcd(go: str, work: Path, target: Path) -> None:
-    download(go, ETCD_MODULE, ETCD_VERSION, work.parent)
+    download(go, ETCD_MODULE, ETCD_VERSION)
+    # The server module has a main package of its own; its replace directives point into etcd's
+    # repository, which only a main module of ours can ignore.
     _wrapper_module(work, f"module model-fleet.invalid/cluster/etcd\n\ngo 1.24\n\nrequire {ETCD_MODULE} {ETCD_VERSION}\n")
-    target.mkdir(parents=True, exist_ok=True)
-    _run([go, "build", "-ldflags", "-s -w", "-o", str(target / "etcd.new"), ETCD_MODULE], cwd=work, log=work / "build.log",
+    _run([go, "build", "-ldflags", "-s -w", "-o", str(work / "bin" / "etcd"), ETCD_MODULE], cwd=work, log=work / "build.log",
          timeout=BUILD_TIMEOUT, what=f"building etcd {ETCD_VERSION}")
-    os.replace(target / "etcd.new", target / "etcd")
+    target.mkdir(parents=True, exist_ok=True)
+    os.replace(work / "bin" / "etcd", target / "etcd")
 
 
 def build_kwok(go: str, work: Path, target: Path) -> None:
-    info = download(go, KWOK_MODULE, KWOK_VERSION, work.parent)
+    info = download(go, KWOK_MODULE, KWOK_VERSION)
     work.mkdir(parents=True, exist_ok=True)
     target.mkdir(parents=True, exist_ok=True)
     stages = [(Path(info["Dir"]) / stage).read_text().strip() for stage in KWOK_STAGES]
@@ -275,30 +284,29 @@ def _locked(cache: Path):
         yield
 
 
-def ensure(cache: Path | None = None) -> Binaries:
+def ensure() -> Binaries:
     """The binaries for the pinned versions, built first when the cache lacks them."""
-    cache = cache or cache_dir()
-    binaries = cached(cache)
+    cache = cache_dir()
+    binaries = cached()
     if all_present(binaries):
         return binaries
     go = go_binary()
     with _locked(cache):
-        folders = _folders(cache)
-        builders = [
-            ("etcd", build_etcd, [binaries.etcd]),
-            ("kubernetes", build_kubernetes, [binaries.kube_apiserver, binaries.kube_controller_manager, binaries.kube_scheduler]),
-            ("kwok", build_kwok, [binaries.kwok, binaries.kwok_stages]),
-        ]
-        missing = [(name, build, paths) for name, build, paths in builders if not all(p.is_file() for p in paths)]
+        builders = {
+            "etcd": (build_etcd, [binaries.etcd]),
+            "kubernetes": (build_kubernetes, [binaries.kube_apiserver, binaries.kube_controller_manager, binaries.kube_scheduler]),
+            "kwok": (build_kwok, [binaries.kwok, binaries.kwok_stages]),
+        }
+        # Another build may have finished while this one waited for the lock.
+        missing = [name for name, (_, paths) in builders.items() if not all(p.is_file() for p in paths)]
         if not missing:
             return binaries
         start = time.monotonic()
         with step("checking Go"):
             check_go(go)
-        for name, build, _ in missing:
-            version = {"kubernetes": KUBERNETES_VERSION, "etcd": ETCD_VERSION, "kwok": KWOK_VERSION}[name]
-            with step(f"building {name} {version} into {folders[name]}"):
-                build(go, cache / "build" / f"{name}-{version}", folders[name])
+        folders = _folders(cache)
+        for name in missing:
+            with step(f"building {name} {VERSIONS[name]} into {folders[name]}"):
+                builders[name][0](go, cache / "build" / f"{name}-{VERSIONS[name]}", folders[name])
         print(f"==> control plane binaries built in {time.monotonic() - start:.0f}s", flush=True)
     return binaries
-
