@@ -26,7 +26,8 @@ from components import engine
 
 ROOT = Path(__file__).resolve().parents[2]
 MOTO_VENV = engine.ENGINE_DIR / "moto-venv"
-PASSPHRASE = "model-fleet cli tests"
+# The dev stack's documented passphrase: Pulumi.dev.yaml holds its encryptionsalt.
+PASSPHRASE = "model-fleet-dev"
 # Shaped like a Hugging Face token (the plaintext scan looks for this shape); not a real one.
 TOKEN = "hf_" + "CliTestToken0123456789abcdefghij"
 TOKEN_PATH = "model-fleet:models[0].deployment_config.hugging_face_token"
