@@ -10,6 +10,7 @@ Written where the full engine is not available: these tests have not yet run any
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -140,3 +141,37 @@ def test_the_exported_state_holds_no_plaintext_secret(pulumi, project):
     pulumi("up", "--yes", "--non-interactive")
     assert TOKEN not in pulumi("stack", "export").stdout
     assert all(TOKEN not in p.read_text() for p in project.rglob("*.yaml") if ".venv" not in p.parts)
+
+
+def test_rendered_manifests_come_back_after_the_directory_is_deleted_although_the_state_is_unchanged(pulumi, project):
+    pulumi("up", "--yes", "--non-interactive")
+    directory = project / "rendered" / "dev"
+    first = {p.name: p.read_bytes() for p in directory.iterdir()}
+
+    shutil.rmtree(project / "rendered")
+    pulumi("up", "--yes", "--non-interactive")
+
+    assert {p.name: p.read_bytes() for p in directory.iterdir()} == first
+    assert preview_steps(pulumi) == []
+
+
+def test_no_file_the_render_mode_writes_holds_the_token_in_any_encoding(pulumi, project):
+    pulumi("config", "set", "--secret", "--path", TOKEN_PATH, TOKEN)
+    pulumi("up", "--yes", "--non-interactive")
+    encodings = [TOKEN.encode(), base64.b64encode(TOKEN.encode()), base64.b64encode(TOKEN.encode()).rstrip(b"=")]
+    written = [p for d in ("rendered", ".pulumi-state") for p in (project / d).rglob("*") if p.is_file()]
+    assert any(p.name.startswith("secret-") for p in written)
+    assert not [p for p in written if any(e in p.read_bytes() for e in encodings)]
+
+
+def test_up_with_skip_preview_writes_the_same_docs_and_manifests_as_preview(pulumi, project):
+    pulumi("preview", "--non-interactive")
+    docs = {p: p.read_bytes() for p in (project / "docs").rglob("*") if p.is_file()}
+    rendered = {p.name: p.read_bytes() for p in (project / "rendered" / "dev").iterdir()}
+    shutil.rmtree(project / "docs" / ".snippets")
+    shutil.rmtree(project / "rendered")
+
+    pulumi("up", "--skip-preview", "--yes", "--non-interactive")
+
+    assert {p: p.read_bytes() for p in (project / "docs").rglob("*") if p.is_file()} == docs
+    assert {p.name: p.read_bytes() for p in (project / "rendered" / "dev").iterdir()} == rendered
