@@ -13,6 +13,7 @@ import os
 import re
 from decimal import Decimal
 from enum import Enum
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -75,16 +76,15 @@ def _non_negative_quantity(value: str) -> str:
     return value
 
 
-def _duration(value: str) -> str:
-    if not GO_DURATION.fullmatch(value):
-        raise ValueError(f"{value!r} is not a duration (examples: 30s, 3m, 1h30m)")
-    return value
+def _rule(accepts: Callable[[str], object], what: str) -> AfterValidator:
+    """A check that `accepts` the whole value, else the problem "'<value>' is not <what>"."""
 
+    def check(value: str) -> str:
+        if not accepts(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
 
-def _label(value: str) -> str:
-    if not k8s_names.is_dns1123_label(value):
-        raise ValueError(f"{value!r} is not {k8s_names.DNS1123_LABEL_RULE}")
-    return value
+    return AfterValidator(check)
 
 
 def _model_name(value: str) -> str:
@@ -117,8 +117,17 @@ def _no_bool(value: Any) -> Any:
 Quantity = Annotated[str, AfterValidator(_quantity)]
 PositiveQuantity = Annotated[str, AfterValidator(_positive_quantity)]
 NonNegativeQuantity = Annotated[str, AfterValidator(_non_negative_quantity)]
-Duration = Annotated[str, AfterValidator(_duration)]
-Label = Annotated[str, AfterValidator(_label)]
+Duration = Annotated[str, _rule(GO_DURATION.fullmatch, "a duration (examples: 30s, 3m, 1h30m)")]
+Label = Annotated[str, _rule(k8s_names.is_dns1123_label, k8s_names.DNS1123_LABEL_RULE)]
+LabelKey = Annotated[str, _rule(k8s_names.is_label_key, k8s_names.LABEL_KEY_RULE)]
+LabelValue = Annotated[str, _rule(k8s_names.is_label_value, k8s_names.LABEL_VALUE_RULE)]
+StorageClassName = Annotated[str, _rule(lambda v: v == "" or k8s_names.is_dns1123_subdomain(v), k8s_names.DNS1123_SUBDOMAIN_RULE)]
+HuggingFaceId = Annotated[
+    str, _rule(HUGGINGFACE_ID.fullmatch, "a Hugging Face repository id (`owner/name`: letters, digits, '.', '_' and '-')")
+]
+EnvName = Annotated[
+    str, _rule(ENV_NAME.fullmatch, "an environment variable name (letters, digits, '_', '-' and '.', not starting with a digit)")
+]
 ModelName = Annotated[str, AfterValidator(_model_name)]
 DisplayName = Annotated[str, AfterValidator(_display_name)]
 Count = Annotated[int, BeforeValidator(_no_bool)]
@@ -241,19 +250,12 @@ class AutoscalingConfig(Strict):
 
 
 class EnvVar(Strict):
-    name: str = Field(description="Variable name: letters, digits, `_`, `-` and `.`, not starting with a digit.")
+    name: EnvName = Field(description="Variable name: letters, digits, `_`, `-` and `.`, not starting with a digit.")
     value: str | SecretStr = Field(
         "",
         description="Value. A secret set with `pulumi config set --secret --path` reaches the pod through a Secret, "
         "never in the Deployment.",
     )
-
-    @field_validator("name")
-    @classmethod
-    def _env_name(cls, value: str) -> str:
-        if not ENV_NAME.fullmatch(value):
-            raise ValueError(f"{value!r} is not an environment variable name (letters, digits, '_', '-' and '.', not starting with a digit)")
-        return value
 
     @property
     def is_secret(self) -> bool:
@@ -261,24 +263,10 @@ class EnvVar(Strict):
 
 
 class Toleration(Strict):
-    key: str | None = Field(None, description="Taint key; unset with `Exists` tolerates every taint.")
+    key: LabelKey | None = Field(None, description="Taint key; unset with `Exists` tolerates every taint.")
     operator: Literal["Equal", "Exists"] = Field("Equal", description="How the taint's value is matched.")
-    value: str | None = Field(None, description="Taint value for `Equal`.")
+    value: LabelValue | None = Field(None, description="Taint value for `Equal`.")
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(None, description="Taint effect; unset matches all.")
-
-    @field_validator("key")
-    @classmethod
-    def _key(cls, value: str | None) -> str | None:
-        if value is not None and not k8s_names.is_label_key(value):
-            raise ValueError(f"{value!r} is not {k8s_names.LABEL_KEY_RULE}")
-        return value
-
-    @field_validator("value")
-    @classmethod
-    def _value(cls, value: str | None) -> str | None:
-        if value is not None and not k8s_names.is_label_value(value):
-            raise ValueError(f"{value!r} is not {k8s_names.LABEL_VALUE_RULE}")
-        return value
 
     @model_validator(mode="after")
     def _operator_fits(self) -> Toleration:
@@ -298,7 +286,7 @@ class DeploymentConfig(Strict):
     gpu_count: Count = Field(0, ge=0, le=MAX_GPUS_PER_REPLICA, description="GPUs requested and limited per replica (`nvidia.com/gpu`).")
     initial_delay_seconds: Count = Field(240, ge=0, le=MAX_SECONDS, description="Seconds before the first startup probe; typical model load time.")
     enable_pvc: bool = Field(False, description="Keep the Hugging Face cache on a PersistentVolumeClaim.")
-    storage_class: str = Field("", description="Storage class of the cache PVC; empty uses the cluster's default class.")
+    storage_class: StorageClassName = Field("", description="Storage class of the cache PVC; empty uses the cluster's default class.")
     enable_autoscaling: bool = Field(False, description="Declare an AIBrix PodAutoscaler for the Deployment.")
     autoscaling_config: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="Autoscaler bounds and target.")
     extra_env: list[EnvVar] = Field(default_factory=list, description="Extra environment variables of the vLLM container.")
@@ -326,13 +314,6 @@ class DeploymentConfig(Strict):
     def _node_labels(cls, value: dict[str, str]) -> dict[str, str]:
         return _labels(value)
 
-    @field_validator("storage_class")
-    @classmethod
-    def _storage_class(cls, value: str) -> str:
-        if value and not k8s_names.is_dns1123_subdomain(value):
-            raise ValueError(f"{value!r} is not {k8s_names.DNS1123_SUBDOMAIN_RULE}")
-        return value
-
     @model_validator(mode="after")
     def _startup_budget(self) -> DeploymentConfig:
         if self.startup_timeout_seconds <= self.initial_delay_seconds:
@@ -350,18 +331,11 @@ class ModelEntry(Strict):
     display_name: DisplayName = Field(description="Human-readable name shown in the docs, e.g. `Qwen3 Coder 30B`.")
     description: str = Field("", description="What the model is for.")
     model_type: ModelType = Field(ModelType.chat, description="`chat`, `completion` or `embedding`: picks the API the snippets call.")
-    huggingface_id: str = Field(description="Hugging Face repository of the weights, `owner/name`.")
+    huggingface_id: HuggingFaceId = Field(description="Hugging Face repository of the weights, `owner/name`.")
     requirements: Requirements = Field(description="Resources of one replica.")
     deployment_config: DeploymentConfig = Field(description="How the vLLM server runs.")
     tags: list[str] = Field(default_factory=list, description="Free-form tags, reported in the outputs.")
     is_public: bool = Field(False, description="Whether the model is offered to everyone, reported in the outputs.")
-
-    @field_validator("huggingface_id")
-    @classmethod
-    def _huggingface_id(cls, value: str) -> str:
-        if not HUGGINGFACE_ID.fullmatch(value):
-            raise ValueError(f"{value!r} is not a Hugging Face repository id (`owner/name`: letters, digits, '.', '_' and '-')")
-        return value
 
 
 class DocsConfig(Strict):
