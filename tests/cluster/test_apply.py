@@ -47,11 +47,13 @@ def test_every_object_of_a_representative_fleet_is_accepted_and_runs_where_it_sh
 
     discovery = client.DiscoveryV1Api(cluster.api)
     for name, found in pods.items():
-        def ready_endpoints(name=name):
+        # Each Service routes to exactly its model's pods, once the endpoint slice controller has caught up.
+        def routes_to_its_pods(name=name, found=found) -> bool:
             slices = discovery.list_namespaced_endpoint_slice(ns, label_selector=f"kubernetes.io/service-name={name}").items
-            return sorted(e.addresses[0] for s in slices for e in s.endpoints or [] if e.conditions.ready)
+            ready = sorted(e.addresses[0] for s in slices for e in s.endpoints or [] if e.conditions.ready)
+            return ready == sorted(p.status.pod_ip for p in found)
 
-        assert wait_until(f"endpoints of {name}", ready_endpoints, fleet.SETTLE_TIMEOUT) == sorted(p.status.pod_ip for p in found)
+        wait_until(f"ready endpoints of Service {name}", routes_to_its_pods, fleet.SETTLE_TIMEOUT)
 
     for name in ("chat-a100", "embedding-cpu"):
         claim = fleet.bound(cluster.api, ns, pvc_name(by_name[name]))
