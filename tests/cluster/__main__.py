@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             report = lifecycle.plane(args.name).status()
             print(json.dumps(report, indent=2))
             return 0 if report["ready"] else 1
-    except (BuildError, ClusterError, TimeoutError) as err:
+    except (BuildError, ClusterError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0
