@@ -108,6 +108,7 @@ def storage_class() -> dict:
 
 
 def _create(create, body: dict) -> None:
+    """Create unless it exists: restoring the CRDs after a test deleted one leaves the others as they are."""
     try:
         create(body)
     except ApiException as err:
