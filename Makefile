@@ -39,7 +39,9 @@ test: venv test-tools engine-test-tools
 	@$(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache rendered site tests/artifacts
+	@# A test cluster left running would outlive its run folder.
+	@if [ -x $(PY) ] && [ -d .cluster ]; then $(MAKE) --no-print-directory cluster-down; fi
+	rm -rf $(VENV) .pytest_cache rendered site tests/artifacts .cluster
 
 # docs-site and test-tools
 include mk/docs.mk

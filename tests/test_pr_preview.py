@@ -13,7 +13,6 @@ Two kinds of `pulumi preview --json` documents feed the renderer here:
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 import pr_preview
 from components.engine import Engine
 from docsgen.__main__ import main as docsgen
-from tests.factories import DELETE, entry, stack, write_stack
+from tests.factories import entry, stack, write_stack
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[1]

@@ -63,10 +63,29 @@ def cli_environment(home: Path, backend: str | None) -> dict[str, str]:
     return env
 
 
+# The project's own stack files; a generated one (Pulumi.cluster.yaml) is not the project's.
+STACK_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml")
+# What the full engine needs to run the program from a copy of the project.
+PROGRAM = ("__main__.py", "components", "docsgen", "docs")
+
+
 def copy_stack_files(target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
-    for path in [ROOT / "Pulumi.yaml", *ROOT.glob("Pulumi.*.yaml")]:
-        shutil.copy2(path, target / path.name)
+    for name in STACK_FILES:
+        shutil.copy2(ROOT / name, target / name)
+    return target
+
+
+def copy_program(target: Path) -> Path:
+    """The stack files and the program, using the project's venv (Pulumi.yaml names it relative to the project)."""
+    copy_stack_files(target)
+    for name in PROGRAM:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / name)
+    (target / ".venv").symlink_to(ROOT / ".venv")
     return target
 
 

@@ -21,10 +21,9 @@ import yaml
 
 import pr_preview
 from components import config, engine, manifest_files
-from tests.cli.conftest import PASSPHRASE, ROOT, TOKEN, TOKEN_PATH
+from tests.cli.conftest import PASSPHRASE, ROOT, TOKEN, TOKEN_PATH, copy_program
 
 pytestmark = pytest.mark.engine
-PROGRAM = ["Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py", "components", "docsgen", "docs"]
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +37,7 @@ def full_engine() -> engine.Engine:
 @pytest.fixture
 def project(tmp_path) -> Path:
     """A copy of the program and the dev stack, using the project's venv."""
-    target = tmp_path / "project"
-    target.mkdir()
-    for name in PROGRAM:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
-    (target / ".venv").symlink_to(ROOT / ".venv")
-    return target
+    return copy_program(tmp_path / "project")
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 
 import pytest
@@ -11,27 +9,17 @@ import pytest
 from components import engine
 from components.manifests.labels import MODEL_NAME_LABEL
 from tests.cluster import fleet
-from tests.cluster.controlplane import ROOT
+from tests.cli.conftest import copy_program
 from tests.cluster.stack import STACK, write
 
 pytestmark = [pytest.mark.cluster, pytest.mark.engine]
-PROGRAM = ("Pulumi.yaml", "__main__.py", "components", "docsgen")
 
 
 def test_pulumi_up_creates_the_stack_changes_nothing_on_rerun_and_keeps_the_claim(cluster, namespace, tmp_path):
     found = engine.detect()
     if not found.full:
         pytest.skip("the full Pulumi engine is not installed: missing " + "; ".join(found.missing))
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in PROGRAM:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, project / name)
-    # Pulumi.yaml names the virtualenv relative to the project.
-    os.symlink(ROOT / ".venv", project / ".venv")
+    project = copy_program(tmp_path / "project")
     write(project, cluster.plane.kubeconfig, namespace=namespace)
     (tmp_path / "state").mkdir()
     env = found.env(PULUMI_BACKEND_URL=f"file://{tmp_path / 'state'}", PULUMI_CONFIG_PASSPHRASE="model-fleet cluster tests")
