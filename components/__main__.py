@@ -30,8 +30,8 @@ def check(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
     return 0
 
 
-def status(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
-    report = {"stack": args.stack, "cluster_status": loaded.facts.status()}
+def status(facts: preflight.ClusterFacts, args: argparse.Namespace) -> int:
+    report = {"stack": args.stack, "cluster_status": facts.status()}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -80,7 +80,7 @@ def render(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"check": check, "status": status, "models": models, "render": render}
+COMMANDS = {"check": check, "models": models, "render": render}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return pr_preview.command(args)
     try:
+        if args.command == "status":
+            return status(config.load_cluster_facts(args.project_dir, args.stack), args)
         loaded = config.load_stack_file(args.project_dir, args.stack)
         return COMMANDS[args.command](loaded, args)
     except (ConfigError, preflight.PreflightError) as err:

@@ -423,6 +423,20 @@ def load(raw: dict[str, Any], *, source: str, extra_problems: list[Problem] | No
     return LoadedStack(parsed.spec, facts, parsed.warnings + checked.warnings)
 
 
+def load_cluster_facts(project_dir: Path, stack: str) -> preflight.ClusterFacts:
+    """The cluster facts alone, as the status command reports them: a model the cluster cannot
+    run must not hide the cluster. Only the sections that say where the cluster is must be valid."""
+    path = stack_file(project_dir, stack)
+    parsed = _parse(model_fleet_section(read_stack_file(path)))
+    problems = [p for p in parsed.problems if p.where.split(".")[0] in ("kubernetes", "cluster")]
+    if problems:
+        raise ConfigError(problems, source=path.name)
+    try:
+        return preflight.gather(parsed.spec)
+    except preflight.PreflightError as err:
+        raise ConfigError([Problem("kubernetes", str(err))], source=path.name) from None
+
+
 def load_stack_file(project_dir: Path, stack: str) -> LoadedStack:
     path = stack_file(project_dir, stack)
     config = read_stack_file(path)

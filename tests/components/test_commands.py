@@ -98,3 +98,21 @@ def test_unreadable_stack_file_is_a_message_not_a_traceback(tmp_path, capsys):
     assert cli(["check", "--stack", "dev", "--project-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err == "Pulumi.dev.yaml: 1 problem found; nothing was changed\n  - not UTF-8 text: byte 0xff on line 2\n"
+
+
+def test_status_reports_the_cluster_even_when_a_model_cannot_run_on_it(tmp_path, capsys):
+    raw = stack(entry())
+    raw["cluster"]["crds"] = []  # the model autoscales: check fails without the AIBrix CRD
+    write_stack(tmp_path, raw)
+    assert cli(["check", "--stack", "dev", "--project-dir", str(tmp_path)]) == 1
+    capsys.readouterr()
+
+    assert cli(["status", "--stack", "dev", "--project-dir", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)["cluster_status"]
+    assert report["aibrix_ok"] is False and report["total_gpus"] == 3
+
+
+def test_status_still_needs_valid_cluster_sections(tmp_path, capsys):
+    write_stack(tmp_path, stack(entry(), cluster={"gpu_nodes": "many"}))
+    assert cli(["status", "--stack", "dev", "--project-dir", str(tmp_path)]) == 1
+    assert "cluster.gpu_nodes" in capsys.readouterr().err
