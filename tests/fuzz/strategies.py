@@ -392,6 +392,7 @@ setting(
     "entry value with a trailing newline",
     [
         ("name", lambda name: name + "\n"),
+        ("huggingface_id", lambda huggingface_id: huggingface_id + "\n"),
         ("deployment_config.autoscaling_config.scale_down_delay", "3m\n"),
         ("requirements.cpu", "2\n"),
         ("requirements.memory", "16Gi\n"),
@@ -505,6 +506,16 @@ def _served_name_differs(draw, case: Case) -> tuple[str, ...]:
         args=["-c", f"{VLLM_SERVER} --model {target['huggingface_id']} --served-model-name {other}"],
         enable_autoscaling=False,
     )
+    return ("deployment_config.args",)
+
+
+@mutation("model ID with white space in one argument of an exec-form command")
+def _model_id_with_space(draw, case: Case) -> tuple[str, ...]:
+    """No shell splits `[vllm, serve, ..., "--served-model-name", "m\\n"]`: vLLM serves "m\\n", clients call "m"."""
+    target = _entry(case)
+    served = target["name"] + draw(st.sampled_from(["\n", " ", "\t", " extra", "\r\n"]))
+    flags = draw(st.sampled_from([["--served-model-name", served], [f"--served-model-name={served}"]]))
+    target["deployment_config"].update(command=["vllm", "serve", target["huggingface_id"]], args=[*flags, "--port", "8000"])
     return ("deployment_config.args",)
 
 
