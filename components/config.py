@@ -228,6 +228,15 @@ def _pydantic_problems(err: ValidationError, model: type[BaseModel], prefix: str
     return problems
 
 
+def _shown(value: str) -> str:
+    """A value from the user as the report shows it: as is, or escaped when it would break the line."""
+    return value if value.isprintable() else repr(value)
+
+
+def _quoted(value: str) -> str:
+    return f"'{value}'" if value.isprintable() and "'" not in value else repr(value)
+
+
 def _entry_findings(
     name: str | None,
     huggingface_id: str | None,
@@ -266,12 +275,12 @@ def _entry_findings(
         elif name is not None and served is not None and served != name:
             add(
                 "deployment_config.args",
-                f"--served-model-name '{served}' must match model name '{name}' (required by Aibrix for autoscaling)",
+                f"--served-model-name {_quoted(served)} must match model name '{name}' (required by Aibrix for autoscaling)",
             )
         if cmdline.port is not None and cmdline.port != str(SERVING_PORT):
             add(
                 "deployment_config.args",
-                f"vLLM --port {cmdline.port} must be {SERVING_PORT}: the Service, probes and autoscaler use port {SERVING_PORT}",
+                f"vLLM --port {_shown(cmdline.port)} must be {SERVING_PORT}: the Service, probes and autoscaler use port {SERVING_PORT}",
             )
         model_id = cmdline.model_id(huggingface_id) if huggingface_id is not None else cmdline.served_model_name or cmdline.model
         if model_id is not None and not MODEL_ID.fullmatch(model_id):

@@ -24,6 +24,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
+    PlainValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -36,6 +37,7 @@ from pydantic import (
 MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]*")
 # A Hugging Face repository: `name` or `owner/name`.
 HUGGINGFACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
+QUANTITY = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?")
 GO_DURATION = re.compile(r"(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+")
 URL_HOST = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*")
 URL_PATH = re.compile(r"(/[A-Za-z0-9._~%-]+)*/?")
@@ -57,9 +59,12 @@ ENVOY_GATEWAY_CRD = "gatewayclasses.gateway.networking.k8s.io"
 
 
 def _quantity(value: str) -> str:
+    # The API server's grammar, matched whole: parse_quantity alone takes " 2", "2\n", "inf" and "NaN".
     try:
-        parse_quantity(value)
-    except ValueError:
+        ok = QUANTITY.fullmatch(value) is not None and parse_quantity(value).is_finite()
+    except (ValueError, ArithmeticError):
+        ok = False
+    if not ok:
         raise ValueError(f"{value!r} is not a Kubernetes quantity (examples: 500m, 2, 16Gi)")
     return value
 
@@ -105,6 +110,13 @@ def _display_name(value: str) -> str:
     if '"' in value:
         raise ValueError("must not hold double quotes (it becomes a docs entry title)")
     return value
+
+
+def _text_or_secret(value: Any) -> str | SecretStr:
+    # One check with one message, where a plain union would report each member by pydantic's name.
+    if isinstance(value, (str, SecretStr)):
+        return value
+    raise ValueError("must be a string, or a secret set with `pulumi config set --secret --path`")
 
 
 def _no_bool(value: Any) -> Any:
@@ -169,7 +181,8 @@ def base_url(value: str) -> str:
         or not URL_PATH.fullmatch(parts.path)
         or parts.query
         or parts.fragment
-        or parts.netloc != (f"[{host}]" if ":" in host else host) + (f":{port}" if port is not None else "")
+        # urlsplit lowercases the host it returns; a host is case-insensitive.
+        or parts.netloc.lower() != (f"[{host}]" if ":" in host else host) + (f":{port}" if port is not None else "")
     ):
         raise ValueError(problem)
     return value.rstrip("/")
@@ -251,7 +264,7 @@ class AutoscalingConfig(Strict):
 
 class EnvVar(Strict):
     name: EnvName = Field(description="Variable name: letters, digits, `_`, `-` and `.`, not starting with a digit.")
-    value: str | SecretStr = Field(
+    value: Annotated[str | SecretStr, PlainValidator(_text_or_secret)] = Field(
         "",
         description="Value. A secret set with `pulumi config set --secret --path` reaches the pod through a Secret, "
         "never in the Deployment.",

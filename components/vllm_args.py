@@ -1,8 +1,8 @@
 """What a vLLM command line says: served model name, model, port.
 
 The container command may be a plain argument list (`[vllm, serve, MODEL, --port, "8000"]`)
-or a shell string (`[sh, -c, "python3 -m vllm.entrypoints.openai.api_server ..."]`); both are
-read the same way, as one stream of tokens.
+or a shell script (`[sh, -c, "python3 -m vllm.entrypoints.openai.api_server ..."]`); both are
+read as the words vLLM receives: the script split as the shell splits it, a plain list as is.
 """
 
 from __future__ import annotations
@@ -26,17 +26,27 @@ class VllmCommandLine:
         return self.served_model_name or self.model or huggingface_id
 
 
+SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh"})
+
+
 def _tokens(command: list[str], args: list[str]) -> list[str]:
-    tokens: list[str] = []
-    for part in [*command, *args]:
-        if any(ch.isspace() for ch in part):
-            try:
-                tokens.extend(shlex.split(part))
-            except ValueError as err:
-                raise VllmArgsError(f"cannot read the shell command line: {err}") from err
-        else:
-            tokens.append(part)
-    return tokens
+    """The words vLLM receives. Only a shell's `-c` script is split into words, as the shell
+    splits it; in exec form each argument reaches vLLM whole, white space and all."""
+    argv = [*command, *args]
+    if not argv or argv[0].rsplit("/", 1)[-1] not in SHELLS:
+        return argv
+    options = 1
+    while options < len(argv) and argv[options].startswith("-") and not argv[options].startswith("--"):
+        options += 1
+    if not any("c" in option[1:] for option in argv[1:options]):
+        return argv
+    if options >= len(argv):
+        raise VllmArgsError(f"{argv[0]} -c is given no command line")
+    try:
+        # Arguments after the script are its $0, $1...: not vLLM's.
+        return shlex.split(argv[options])
+    except ValueError as err:
+        raise VllmArgsError(f"cannot read the shell command line: {err}") from err
 
 
 def _flag(tokens: list[str], flag: str) -> str | None:

@@ -450,3 +450,30 @@ def test_api_base_url_accepts_hosts_ports_and_paths(url):
 def test_stack_sections_are_matched_whole(section, expected):
     (problem,) = problems_of(stack(entry(**{"deployment_config.enable_pvc": False}), **section))
     assert expected in problem
+
+
+# --- found by the fuzz tier (tests/fuzz) -----------------------------------------------------
+
+
+@pytest.mark.parametrize("quantity", ["NaN", "inf", "Infinity", "2\n", " 2", "2 Gi", "2Gi "])
+def test_quantities_are_matched_whole_against_the_api_servers_grammar(quantity):
+    (problem,) = problems_of(stack(entry(**{"requirements.cpu": quantity})))
+    assert problem == f"models[0] (qwen3-coder-30b) requirements.cpu: {quantity!r} is not a Kubernetes quantity (examples: 500m, 2, 16Gi)"
+
+
+def test_host_names_are_case_insensitive():
+    raw = stack(entry(**{"deployment_config.enable_pvc": False}), docs={"api_base_url": "https://API.Example.com/v1"})
+    assert config.load(raw, source="t").spec.docs.api_base_url == "https://API.Example.com/v1"
+
+
+def test_an_exec_form_argument_reaches_vllm_whole_white_space_and_all():
+    overrides = {"deployment_config.command": ["vllm", "serve", "org/x"], "deployment_config.args": ["--served-model-name", "m x"]}
+    problems = problems_of(stack(entry("m", **overrides)))
+    assert "models[0] (m) deployment_config.args: --served-model-name 'm x' must match model name 'm' (required by Aibrix for autoscaling)" in problems
+
+
+def test_an_env_value_of_the_wrong_type_is_one_problem_at_its_field():
+    assert problems_of(stack(entry(**{"deployment_config.extra_env": [{"name": "A", "value": 5}]}))) == [
+        "models[0] (qwen3-coder-30b) deployment_config.extra_env[0].value: must be a string, or a secret set with "
+        "`pulumi config set --secret --path`"
+    ]

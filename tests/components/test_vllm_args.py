@@ -46,3 +46,16 @@ def test_flag_without_value(args):
 def test_unbalanced_shell_quotes():
     with pytest.raises(vllm_args.VllmArgsError, match="cannot read the shell command line"):
         vllm_args.parse(["sh", "-c"], ["vllm serve 'org/m --port 8000"])
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "served"),
+    [
+        (["vllm", "serve", "org/x"], ["--served-model-name", "m\n"], "m\n"),
+        (["vllm", "serve", "org/x"], ["--served-model-name=m extra"], "m extra"),
+        (["bash", "-lc", "vllm serve org/x --served-model-name m"], [], "m"),
+        (["/bin/sh", "-e", "-c"], ["vllm serve org/x --served-model-name m", "argv0"], "m"),
+    ],
+)
+def test_only_a_shell_script_is_split_into_words(command, args, served):
+    assert vllm_args.parse(command, args).served_model_name == served
