@@ -519,7 +519,15 @@ def _model_id_with_space(draw, case: Case) -> tuple[str, ...]:
     return ("deployment_config.args",)
 
 
-setting("vLLM --port is not 8000", [("deployment_config.args", ["-c", f"{VLLM_SERVER} --port 8080"]), ("deployment_config.args", ["--port=80"])])
+@mutation("vLLM --port is not 8000")
+def _other_port(draw, case: Case) -> tuple[str, ...]:
+    """The flag where vLLM reads it: in the shell script, or as an argument of an exec-form command."""
+    config = _entry(case)["deployment_config"]
+    if config["command"] == ["sh"]:
+        config["args"] = ["-c", f"{config['args'][1]} --port 8080"]
+    else:
+        config["args"] = [*config["args"], draw(st.sampled_from(["--port=80", "--port=8080"]))]
+    return ("deployment_config.args",)
 # Issue 8.8: values that pass validation but fail at apply.
 setting("quantity zero or negative", _each(QUANTITIES, ["0", "-1", "-500m", "0Gi", "-16Gi", "0.0"]))
 setting("quantity that is not a finite number", _each(QUANTITIES + ["requirements.gpu.min_vram"], ["inf", "Infinity", "NaN", "nan", "-inf"]))
