@@ -64,22 +64,31 @@ def write_docs(plan: writer.Plan) -> None:
     pulumi.log.info(f"docs: {len(changed)} written, {len(deleted)} deleted, {len(plan.writes) - len(changed)} unchanged")
 
 
-def write_manifests(loaded: config.LoadedStack) -> None:
+def manifests_plan(loaded: config.LoadedStack) -> manifest_files.Plan | None:
     directory = manifest_files.render_dir(loaded.spec, PROJECT_DIR)
     if directory is None:
-        return
+        return None
     try:
-        done = manifest_files.write(directory, manifest_files.render(loaded.spec, loaded.facts))
+        return manifest_files.plan(directory, manifest_files.render(loaded.spec, loaded.facts))
     except ConfigError as err:
         raise pulumi.RunError(err.report()) from None
-    pulumi.log.info(f"manifests in {directory}: {len(done.written)} written, {len(done.deleted)} deleted, {done.unchanged} unchanged")
+
+
+def write_manifests(plan: manifest_files.Plan) -> None:
+    try:
+        done = manifest_files.write(plan)
+    except ConfigError as err:
+        raise pulumi.RunError(err.report()) from None
+    pulumi.log.info(f"manifests in {plan.directory}: {len(done.written)} written, {len(done.deleted)} deleted, {done.unchanged} unchanged")
 
 
 def main() -> None:
     loaded = load()
     spec = loaded.spec
-    # Planned before any resource is declared, so a docs conflict also stops everything.
+    # Planned before any resource is declared, so a docs conflict or a tampered record of
+    # rendered files also stops everything.
     docs = docs_plan(spec)
+    manifests = manifests_plan(loaded)
     for warning in loaded.warnings:
         pulumi.log.warn(warning)
 
@@ -112,7 +121,8 @@ def main() -> None:
     ]
     if docs is not None:
         write_docs(docs)
-    write_manifests(loaded)
+    if manifests is not None:
+        write_manifests(manifests)
 
     pulumi.export("models", pulumi.Output.all(*[d.details for d in deployments]).apply(lambda items: {i["name"]: i for i in items}))
     pulumi.export("cluster_status", loaded.facts.status())

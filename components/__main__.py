@@ -71,7 +71,7 @@ def render(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
             "nothing rendered; pass --out DIR to render its manifests"
         )
         return 0
-    done = manifest_files.write(directory, manifest_files.render(loaded.spec, loaded.facts))
+    done = manifest_files.write(manifest_files.plan(directory, manifest_files.render(loaded.spec, loaded.facts)))
     for name in done.written:
         print(f"wrote {name}")
     for name in done.deleted:

@@ -81,9 +81,23 @@ def _recorded(directory: Path) -> set[str]:
     return set(names)
 
 
-def write(directory: Path, files: dict[str, str]) -> Written:
+@dataclass
+class Plan:
+    """What to write into `directory`, checked against the record before anything is touched."""
+
+    directory: Path
+    files: dict[str, str]
+    previous: set[str]
+
+
+def plan(directory: Path, files: dict[str, str]) -> Plan:
+    """Read and check the record of what was written before; raises ConfigError, touching nothing."""
+    return Plan(directory, files, _recorded(directory) if directory.is_dir() else set())
+
+
+def write(planned: Plan) -> Written:
     """Write what changed, delete what this module wrote before and is gone; untouched files keep their mtime."""
-    previous = _recorded(directory) if directory.is_dir() else set()
+    directory, files, previous = planned.directory, planned.files, planned.previous
     try:
         directory.mkdir(parents=True, exist_ok=True)
         changed = []

@@ -210,3 +210,18 @@ def test_render_mode_writes_the_manifests_on_every_run_whatever_the_state(projec
 
     assert cli(["render", "--stack", "dev", "--project-dir", str(project)]) == 0
     assert {p.name: p.read_bytes() for p in rendered.iterdir()} == first
+
+
+def test_a_tampered_record_of_rendered_files_stops_the_program_before_any_resource(project, tmp_path_factory):
+    victim = tmp_path_factory.mktemp("victim") / "precious.yaml"
+    victim.write_text("mine\n")
+    (project / "rendered/dev").mkdir(parents=True)
+    (project / "rendered/dev/.model-fleet-rendered.json").write_text(json.dumps({"files": [str(victim)]}))
+
+    monitors: list = []
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program(project, monitors=monitors)
+
+    assert f"{str(victim)!r} is not a file name model-fleet writes; nothing was touched" in str(caught.value)
+    assert victim.read_text() == "mine\n"
+    assert monitors[0].registered == []

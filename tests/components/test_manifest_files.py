@@ -83,7 +83,7 @@ def test_no_rendered_file_holds_a_secret_value_in_any_encoding(tmp_path):
     )
     loaded = config.load(stack(secret_entry), source="t")
 
-    written = manifest_files.write(tmp_path, manifest_files.render(loaded.spec, loaded.facts))
+    written = manifest_files.write(manifest_files.plan(tmp_path, manifest_files.render(loaded.spec, loaded.facts)))
 
     assert "secret-jan-models-qwen3-coder-30b-hf-token.yaml" in written.written
     assert "secret-jan-models-qwen3-coder-30b-env.yaml" in written.written
@@ -102,7 +102,7 @@ def test_a_tampered_record_is_a_problem_and_nothing_is_touched(project, tmp_path
     before = files_of(project / "rendered/dev")
 
     with pytest.raises(ConfigError) as caught:
-        manifest_files.write(project / "rendered/dev", {})
+        manifest_files.plan(project / "rendered/dev", {})
 
     assert victim.read_text() == "mine\n" and files_of(project / "rendered/dev") == before
     assert [p.message for p in caught.value.problems] == [
