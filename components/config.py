@@ -44,8 +44,7 @@ def entry_label(index: int, raw_entry: Any) -> str:
     name = raw_entry.get("name") if isinstance(raw_entry, dict) else None
     if not isinstance(name, str) or not name:
         return f"models[{index}]"
-    # A name with a newline or another control character must not split the report's line.
-    return f"models[{index}] ({name})" if name.isprintable() else f"models[{index}] ({name!r})"
+    return f"models[{index}] ({_shown(name)})"
 
 
 # --- reading the sources ---------------------------------------------------------------
