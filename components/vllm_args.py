@@ -1,4 +1,4 @@
-"""What a vLLM command line says: served model name, model, port.
+"""What a vLLM command line says: served model name, model, port, context length, tool calling.
 
 The container command may be a plain argument list (`[vllm, serve, MODEL, --port, "8000"]`)
 or a shell script (`[sh, -c, "python3 -m vllm.entrypoints.openai.api_server ..."]`); both are
@@ -7,6 +7,7 @@ read as the words vLLM receives: the script split as the shell splits it, a plai
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 
@@ -20,10 +21,36 @@ class VllmCommandLine:
     served_model_name: str | None
     model: str | None
     port: str | None
+    # Tokens of prompt and output together; None lets vLLM take the model's own limit.
+    max_model_len: int | None = None
+    tool_calling: bool = False
 
     def model_id(self, huggingface_id: str) -> str:
         """The model ID clients must send: what vLLM registers the model under."""
         return self.served_model_name or self.model or huggingface_id
+
+
+# vLLM v0.10.2 reads --max-model-len through its human_readable_int: a whole number, or a number
+# with a decimal suffix (k, m, g: 25.6k is 25600) or a binary one (K, M, G: whole numbers only, 32K is 32768).
+TOKEN_COUNT = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]+)?)(?P<suffix>[kmgKMG]?)")
+DECIMAL_SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9}
+BINARY_SUFFIXES = {"K": 2**10, "M": 2**20, "G": 2**30}
+TOKEN_COUNT_FORMS = "a whole number, or one with a suffix as vLLM reads it: 32768, 32k (32000), 25.6k, 32K (32768), 1M"
+
+
+def token_count(value: str) -> int:
+    """A token count written as vLLM's --max-model-len reads it; raises ValueError otherwise."""
+    match = TOKEN_COUNT.fullmatch(value.strip())
+    suffix = match["suffix"] if match else ""
+    if match is None or ("." in match["number"] and suffix not in DECIMAL_SUFFIXES):
+        raise ValueError(f"{value!r} is not a token count: {TOKEN_COUNT_FORMS}")
+    if suffix in DECIMAL_SUFFIXES:
+        count = int(float(match["number"]) * DECIMAL_SUFFIXES[suffix])
+    else:
+        count = int(match["number"]) * BINARY_SUFFIXES.get(suffix, 1)
+    if count < 1:
+        raise ValueError(f"{value!r} is not a token count: it must be at least 1")
+    return count
 
 
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh"})
@@ -76,10 +103,23 @@ def _serve_positional(tokens: list[str]) -> str | None:
     return None
 
 
+def _max_model_len(tokens: list[str]) -> int | None:
+    value = _flag(tokens, "--max-model-len")
+    if value is None:
+        return None
+    try:
+        return token_count(value)
+    except ValueError as err:
+        raise VllmArgsError(f"--max-model-len {err}") from None
+
+
 def parse(command: list[str], args: list[str]) -> VllmCommandLine:
     tokens = _tokens(command, args)
     return VllmCommandLine(
         served_model_name=_flag(tokens, "--served-model-name"),
         model=_flag(tokens, "--model") or _serve_positional(tokens),
         port=_flag(tokens, "--port"),
+        max_model_len=_max_model_len(tokens),
+        # vLLM chooses tools for the model only with both: the switch, and a parser for its tool-call format.
+        tool_calling="--enable-auto-tool-choice" in tokens and _flag(tokens, "--tool-call-parser") is not None,
     )

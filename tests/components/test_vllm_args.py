@@ -59,3 +59,43 @@ def test_unbalanced_shell_quotes():
 )
 def test_only_a_shell_script_is_split_into_words(command, args, served):
     assert vllm_args.parse(command, args).served_model_name == served
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "tokens"),
+    [
+        (["vllm", "serve", "org/m"], ["--max-model-len", "32768"], 32768),
+        (["vllm", "serve", "org/m"], ["--max-model-len=32768"], 32768),
+        (["vllm", "serve", "org/m"], ["--max-model-len", "32k"], 32000),
+        (["vllm", "serve", "org/m"], ["--max-model-len", "32K"], 32768),
+        (["vllm", "serve", "org/m"], ["--max-model-len=25.6k"], 25600),
+        (["vllm", "serve", "org/m"], ["--max-model-len", "1M"], 1048576),
+        (["vllm", "serve", "org/m"], ["--max-model-len", "1m"], 1000000),
+        (["vllm", "serve", "org/m"], ["--max-model-len", "8192", "--max-model-len", "4k"], 4000),
+        (["sh", "-c", 'exec vllm serve org/m --max-model-len "16K"'], [], 16384),
+        (["sh"], ["-c", "python3 -m vllm.entrypoints.openai.api_server --model org/m --max-model-len=128k"], 128000),
+        (["vllm", "serve", "org/m"], [], None),
+    ],
+)
+def test_max_model_len_in_the_forms_vllm_reads(command, args, tokens):
+    assert vllm_args.parse(command, args).max_model_len == tokens
+
+
+@pytest.mark.parametrize("value", ["32x", "1.5K", "-1", "0", "k", "32 k", "1T"])
+def test_max_model_len_vllm_would_refuse(value):
+    with pytest.raises(vllm_args.VllmArgsError) as raised:
+        vllm_args.parse(["vllm", "serve", "org/m"], ["--max-model-len", value])
+    assert str(raised.value).startswith(f"--max-model-len {value!r} is not a token count: ")
+
+
+@pytest.mark.parametrize(
+    ("script", "tools"),
+    [
+        (SEED_SCRIPT + " --enable-auto-tool-choice", True),
+        ("vllm serve org/m --enable-auto-tool-choice --tool-call-parser=hermes", True),
+        (SEED_SCRIPT, False),
+        ("vllm serve org/m --enable-auto-tool-choice", False),
+    ],
+)
+def test_tool_calling_needs_the_switch_and_a_parser(script, tools):
+    assert vllm_args.parse(["sh", "-c", script], []).tool_calling is tools
