@@ -20,11 +20,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from components import k8s_names, preflight, vllm_args
+from components import docs_facts, k8s_names, preflight, vllm_args
 from components.manifests.deployment import TOKEN_ENV_NAMES
 from components.manifests.labels import OWN_LABEL_KEYS
 from components.problems import ConfigError, Findings, Problem
-from components.spec import MODEL_ID, SERVING_PORT, DeploymentConfig, ModelEntry, Requirements, StackSpec
+from components.spec import MODEL_ID, SERVING_PORT, DeploymentConfig, ModelDocs, ModelEntry, Requirements, StackSpec
 
 NAMESPACE = "model-fleet"
 # libyaml's loader when PyYAML was built with it: the same documents, read many times faster.
@@ -242,6 +242,7 @@ def _entry_findings(
     requirements: Requirements | None,
     config: DeploymentConfig | None,
     label: str,
+    docs: ModelDocs | None,
 ) -> Findings:
     """Rules across the fields of one entry, in the deployment API's words where it has them.
 
@@ -292,6 +293,8 @@ def _entry_findings(
                 f"cannot route (it routes by the label model.aibrix.ai/name '{name}'{why}); "
                 f"add '--served-model-name {name}' to your vLLM command",
             )
+        for field_path, message in docs_facts.contradictions(docs or ModelDocs(), cmdline):
+            add(field_path, message)
 
     gpu = requirements.gpu if requirements is not None else None
     if gpu is not None and not gpu.min_gpus <= config.gpu_count <= gpu.upper:
@@ -374,14 +377,20 @@ def _parse(raw: dict[str, Any]) -> _Parsed:
             valid_name = name if isinstance(name, str) and k8s_names.model_name_problem(name) is None else None
             requirements = _valid_part(Requirements, raw_entry, "requirements")
             config = _valid_part(DeploymentConfig, raw_entry, "deployment_config")
-            problems += _entry_findings(valid_name, None, requirements, config, label).problems
+            docs = _valid_part(ModelDocs, raw_entry, "docs")
+            problems += _entry_findings(valid_name, None, requirements, config, label, docs).problems
             continue
-        found = _entry_findings(entry.name, entry.huggingface_id, entry.requirements, entry.deployment_config, label)
+        found = _entry_findings(entry.name, entry.huggingface_id, entry.requirements, entry.deployment_config, label, entry.docs)
         problems += found.problems
         warnings += found.warnings
         models.append(entry)
         labels.append(label)
 
+    # An invalid docs section has its own problems; its tiers are unknown, not missing.
+    if "docs" in fields or "docs" not in raw:
+        tiers = fields["docs"].limit_tiers if "docs" in fields else []
+        for entry, label in zip(models, labels):
+            problems += [Problem(f"{label} {where}", message) for where, message in docs_facts.unknown_tiers(entry.docs, tiers)]
     problems += _repeated(models, labels, "name", lambda e: e.name)
     problems += _repeated(models, labels, "display_name", lambda e: e.display_name.casefold())
     monitoring = fields.get("monitoring")

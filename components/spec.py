@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from kubernetes.utils.quantity import parse_quantity
 
-from components import k8s_names
+from components import k8s_names, vllm_args
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -126,6 +126,19 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
+def _token_count(value: Any) -> Any:
+    # Written as vLLM reads --max-model-len, so a docs fact and the command compare as numbers.
+    if isinstance(value, str):
+        return vllm_args.token_count(value)
+    return _no_bool(value)
+
+
+def _one_line(value: str) -> str:
+    if not value.isprintable() or value != value.strip():
+        raise ValueError("must be one line of printable characters without leading or trailing spaces")
+    return value
+
+
 Quantity = Annotated[str, AfterValidator(_quantity)]
 PositiveQuantity = Annotated[str, AfterValidator(_positive_quantity)]
 NonNegativeQuantity = Annotated[str, AfterValidator(_non_negative_quantity)]
@@ -143,6 +156,8 @@ EnvName = Annotated[
 ModelName = Annotated[str, AfterValidator(_model_name)]
 DisplayName = Annotated[str, AfterValidator(_display_name)]
 Count = Annotated[int, BeforeValidator(_no_bool)]
+TokenCount = Annotated[int, BeforeValidator(_token_count), Field(ge=1)]
+OneLine = Annotated[str, AfterValidator(_one_line)]
 
 
 def _labels(value: dict[str, str]) -> dict[str, str]:
@@ -337,6 +352,39 @@ class DeploymentConfig(Strict):
         return self
 
 
+class Limits(Strict):
+    context: TokenCount | None = Field(
+        None, description="Context length in tokens (`32768`, or `32k` as vLLM reads it); defaults to the model's context length."
+    )
+    max_output: TokenCount | None = Field(None, description="Most tokens of one answer; defaults to the model's `docs.max_output_tokens`.")
+    requests_per_minute: Count | None = Field(None, ge=0, description="Requests per minute.")
+    tokens_per_minute: Count | None = Field(None, ge=0, description="Tokens per minute, prompt and answer together.")
+    concurrent_requests: Count | None = Field(None, ge=0, description="Requests in flight at once.")
+    batch_queue: Count | None = Field(None, ge=0, description="Batch requests waiting in the queue at once.")
+
+
+class LimitTier(Strict):
+    name: DisplayName = Field(description="Tier name, the title of its limits table, e.g. `Free`.")
+    default: Limits = Field(default_factory=Limits, description="Limits of every model in the tier that its entry's `docs.limits` does not set.")
+
+
+class ModelDocs(Strict):
+    """What the docs say about a model that its vLLM command cannot tell."""
+
+    context_length: TokenCount | None = Field(
+        None,
+        description="Context length in tokens (`131072` or `128K`), for a command without `--max-model-len`; "
+        "with one, the docs show the command's and this must equal it.",
+    )
+    max_output_tokens: TokenCount | None = Field(None, description="Most tokens of one answer, at most the context length.")
+    vision: bool = Field(False, description="Whether the model reads images.")
+    reasoning: bool = Field(False, description="Whether the model reasons before it answers.")
+    best_for: OneLine = Field("", description="One line on what the model is best for, in the models comparison table.")
+    limits: dict[str, Limits] = Field(
+        default_factory=dict, description="Limits of this model per tier name of `model-fleet:docs.limit_tiers`, over the tier's `default`."
+    )
+
+
 class ModelEntry(Strict):
     name: ModelName = Field(
         description="Model name: names every Kubernetes object (a DNS-1035 label, since it names the Service) and must equal `--served-model-name`."
@@ -349,6 +397,10 @@ class ModelEntry(Strict):
     deployment_config: DeploymentConfig = Field(description="How the vLLM server runs.")
     tags: list[str] = Field(default_factory=list, description="Free-form tags, reported in the outputs.")
     is_public: bool = Field(False, description="Whether the model is offered to everyone, reported in the outputs.")
+    docs: ModelDocs = Field(
+        default_factory=ModelDocs,
+        description="Docs facts the vLLM command cannot tell; context length and tool calling come from the command.",
+    )
 
 
 class DocsConfig(Strict):
@@ -358,6 +410,10 @@ class DocsConfig(Strict):
         "https://api.example.com/v1", description="OpenAI-compatible gateway URL the snippets call."
     )
     platform_name: str = Field("model-fleet", description="Platform named in snippet comments and the API key prompt.")
+    limit_tiers: list[LimitTier] = Field(
+        default_factory=list,
+        description="Pricing tiers: one limits table each in `.snippets/text/get-started/rate-limit.md`; none, no such file.",
+    )
 
     @field_validator("api_base_url")
     @classmethod
@@ -369,6 +425,16 @@ class DocsConfig(Strict):
     def _plain_name(cls, value: str) -> str:
         if not (PLATFORM_NAME.fullmatch(value) and value.isprintable()):
             raise ValueError(f"{value!r} may hold only letters, digits, spaces, '.', '-' and '_'")
+        return value
+
+    @field_validator("limit_tiers")
+    @classmethod
+    def _tiers_once(cls, value: list[LimitTier]) -> list[LimitTier]:
+        first: dict[str, int] = {}
+        for i, tier in enumerate(value):
+            if tier.name.casefold() in first:
+                raise ValueError(f"tier name '{tier.name}' of limit_tiers[{i}] is already used by limit_tiers[{first[tier.name.casefold()]}]")
+            first[tier.name.casefold()] = i
         return value
 
 

@@ -1,0 +1,81 @@
+"""What the docs say about a model: facts its vLLM command serves first, its `docs:` block for the rest.
+
+A fact both can state (the context length) is taken from the command; the `docs:` block may
+repeat it but not contradict it, so the docs never promise what the server refuses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components import vllm_args
+from components.spec import LimitTier, Limits, ModelDocs, ModelEntry, ModelType
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    display_name: str
+    model_id: str
+    model_type: ModelType
+    context_length: int | None
+    max_output_tokens: int | None
+    tool_calling: bool
+    vision: bool
+    reasoning: bool
+    best_for: str
+
+
+def facts(entry: ModelEntry) -> ModelFacts:
+    config = entry.deployment_config
+    cmdline = vllm_args.parse(config.command, config.args)
+    return ModelFacts(
+        display_name=entry.display_name,
+        model_id=cmdline.model_id(entry.huggingface_id),
+        model_type=entry.model_type,
+        context_length=cmdline.max_model_len or entry.docs.context_length,
+        max_output_tokens=entry.docs.max_output_tokens,
+        tool_calling=cmdline.tool_calling,
+        vision=entry.docs.vision,
+        reasoning=entry.docs.reasoning,
+        best_for=entry.docs.best_for,
+    )
+
+
+def tier_limits(model: ModelFacts, docs: ModelDocs, tier: LimitTier) -> Limits:
+    """The limits of one model in one tier: its own over the tier's default, then its facts."""
+    own = docs.limits.get(tier.name, Limits())
+    merged = {name: getattr(own, name) if getattr(own, name) is not None else getattr(tier.default, name) for name in Limits.model_fields}
+    merged["context"] = merged["context"] or model.context_length
+    merged["max_output"] = merged["max_output"] or model.max_output_tokens
+    return Limits(**merged)
+
+
+def contradictions(docs: ModelDocs, cmdline: vllm_args.VllmCommandLine) -> list[tuple[str, str]]:
+    """(field under the entry, problem) for each `docs:` fact the command contradicts."""
+    found = []
+    served = cmdline.max_model_len
+    if served is not None and docs.context_length is not None and docs.context_length != served:
+        found.append(
+            (
+                "docs.context_length",
+                f"{docs.context_length} tokens contradicts --max-model-len {served} in deployment_config: "
+                "the docs show what the server serves; remove docs.context_length or make the two equal",
+            )
+        )
+    context = served or docs.context_length
+    if context is not None and docs.max_output_tokens is not None and docs.max_output_tokens > context:
+        found.append(
+            ("docs.max_output_tokens", f"{docs.max_output_tokens} tokens is more than the context length of {context} tokens")
+        )
+    return found
+
+
+def unknown_tiers(docs: ModelDocs, tiers: list[LimitTier]) -> list[tuple[str, str]]:
+    """(field under the entry, problem) for each `docs.limits` key that names no tier."""
+    names = [tier.name for tier in tiers]
+    known = ", ".join(names) if names else "none"
+    return [
+        (f"docs.limits.{name}", f"no tier '{name}' in model-fleet:docs.limit_tiers (tiers: {known})")
+        for name in docs.limits
+        if name not in names
+    ]
