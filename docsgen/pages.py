@@ -1,4 +1,6 @@
-"""The quickstart sections of a docs page: find them, swap the entries this generator owns, keep the rest.
+"""Docs pages: swap what this generator owns, keep every other byte.
+
+Two kinds of owned text: the entries of a quickstart section, and generated blocks between markers.
 
 A page is read as lines. Under `## Quickstart snippets`, the `### Python` and `### CLI`
 sections hold entries (a `??? example "Title"` line and its indented block). An entry is
@@ -7,11 +9,15 @@ page, hand-written entries included, stays where it is. Owned entries are taken 
 with one neighbouring blank line), then the current ones are merged in alphabetical order
 among the hand-written ones (each with one blank line), so removing every model gives back
 the page as it was before.
+
+A generated block is the lines between `<!-- model-fleet:NAME start -->` and
+`<!-- model-fleet:NAME end -->`; the text around the markers is the page author's.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 QUICKSTART = "Quickstart snippets"
@@ -49,15 +55,50 @@ def _blank(line: str) -> bool:
     return not line.strip()
 
 
-def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
-    """(line, level, text) of every heading outside fenced code blocks."""
-    found, in_fence = [], False
+class PageError(ValueError):
+    """A page whose generated blocks cannot be told apart from the author's text."""
+
+
+def _outside_fences(lines: list[str]) -> Iterator[tuple[int, str]]:
+    """(index, line) of every line outside fenced code blocks, fences excluded."""
+    in_fence = False
     for i, line in enumerate(lines):
         if FENCE.match(line):
             in_fence = not in_fence
-        elif not in_fence and (match := HEADING.match(line.rstrip("\n"))):
-            found.append((i, len(match["level"]), match["text"]))
-    return found
+        elif not in_fence:
+            yield i, line
+
+
+def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
+    """(line, level, text) of every heading outside fenced code blocks."""
+    return [
+        (i, len(match["level"]), match["text"])
+        for i, line in _outside_fences(lines)
+        if (match := HEADING.match(line.rstrip("\n")))
+    ]
+
+
+def block_markers(name: str) -> tuple[str, str]:
+    return f"<!-- model-fleet:{name} start -->", f"<!-- model-fleet:{name} end -->"
+
+
+def replace_block(text: str, name: str, content: str) -> str:
+    """The page with the lines between the markers of block `name` replaced by `content`.
+
+    A page without the block gets it appended; markers that are missing, repeated or out of
+    order leave no way to tell generated text from the author's, so the page is refused.
+    """
+    start_marker, end_marker = block_markers(name)
+    lines = lines_of(text)
+    starts = [i for i, line in _outside_fences(lines) if line.strip() == start_marker]
+    ends = [i for i, line in _outside_fences(lines) if line.strip() == end_marker]
+    if not starts and not ends:
+        separator = "" if not text else "\n" if text.endswith("\n") else "\n\n"
+        return text + separator + f"{start_marker}\n{content}{end_marker}\n"
+    if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
+        raise PageError(f"needs one line '{start_marker}' and, after it, one line '{end_marker}' around the generated block")
+    lines[starts[0] + 1 : ends[0]] = lines_of(content)
+    return "".join(lines)
 
 
 def _section(lines: list[str], level: int, title: str, start: int = 0, end: int | None = None) -> tuple[int, int] | None:

@@ -10,8 +10,9 @@ from pathlib import PurePosixPath
 
 import jinja2
 
+from components import docs_facts
 from components.details import served_model_id
-from components.spec import ModelEntry, ModelType, StackSpec
+from components.spec import MODEL_ID, LimitTier, Limits, ModelEntry, ModelType, StackSpec
 
 class Escaped(str):
     """Text already escaped for the language of the spot it is written into."""
@@ -22,7 +23,7 @@ def _require_escaped(value: object) -> object:
     # that skipped one could change the program users copy, so rendering stops instead.
     if isinstance(value, Escaped):
         return value
-    raise TypeError(f"template value {value!r} is not escaped: pass it through py, sh, json_sq, pyliteral, json, comment or md")
+    raise TypeError(f"template value {value!r} is not escaped: pass it through py, sh, json_sq, pyliteral, json, comment, md, cell, code, tokens, count or yesno")
 
 
 ENV = jinja2.Environment(
@@ -87,8 +88,42 @@ def markdown_text(value: str) -> Escaped:
     return Escaped("".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in text))
 
 
+def table_cell(value: str) -> Escaped:
+    """Plain text in a Markdown table cell: no `|` may end the cell."""
+    return Escaped(markdown_text(value).replace("|", "\\|"))
+
+
+def inline_code(value: str) -> Escaped:
+    """A model ID as inline code in a table cell; spec.MODEL_ID leaves it no backtick or `|`."""
+    if not MODEL_ID.fullmatch(value):
+        raise ValueError(f"{value!r} is not a model ID")
+    return Escaped(f"`{value}`")
+
+
+NOT_GIVEN = Escaped("—")
+# A count in vLLM's own notation (decimal k and m, binary K and M), so a reader can pass the
+# number shown back to --max-model-len and mean the same tokens.
+TOKEN_UNITS = ((2**20, "M"), (10**6, "m"), (2**10, "K"), (10**3, "k"))
+
+
+def tokens(value: int | None) -> Escaped:
+    if value is None:
+        return NOT_GIVEN
+    unit, suffix = next(((u, s) for u, s in TOKEN_UNITS if value % u == 0), (1, ""))
+    return Escaped(f"{value // unit}{suffix}")
+
+
+def count(value: int | None) -> Escaped:
+    return NOT_GIVEN if value is None else Escaped(str(int(value)))
+
+
+def yes_no(value: bool) -> Escaped:
+    return Escaped("Yes" if value else "No")
+
+
 ENV.filters.update(
-    py=py_str, sh=sh_word, json_sq=json_in_single_quotes, json=json_line, pyliteral=py_literal, comment=comment, md=markdown_text
+    py=py_str, sh=sh_word, json_sq=json_in_single_quotes, json=json_line, pyliteral=py_literal, comment=comment, md=markdown_text,
+    cell=table_cell, code=inline_code, tokens=tokens, count=count, yesno=yes_no,
 )
 
 SNIPPETS_DIR = ".snippets"
@@ -210,3 +245,42 @@ def render_page(page: str, spec: StackSpec) -> str:
 
 def sort_key(entry: ModelEntry) -> tuple[str, str]:
     return entry.display_name.casefold(), entry.name
+
+
+MODELS_PAGE = PurePosixPath("get-started/models.md")
+RATE_LIMIT_INCLUDE = "text/get-started/rate-limit.md"
+TYPE_TEXT = {ModelType.chat: "Chat", ModelType.completion: "Completion", ModelType.embedding: "Embedding"}
+# The generated blocks of the models page, each rendered by models/<block>.md.j2.
+MODELS_BLOCKS = ("names", "comparison", "limits")
+
+
+@dataclass(frozen=True)
+class TierTable:
+    name: str
+    rows: list[tuple[docs_facts.ModelFacts, Limits]]
+
+
+def _models(spec: StackSpec) -> list[tuple[ModelEntry, docs_facts.ModelFacts]]:
+    return [(entry, docs_facts.facts(entry)) for entry in sorted(spec.models, key=sort_key)]
+
+
+def render_models_block(block: str, spec: StackSpec) -> str:
+    """The content between the markers of one generated block of the models page."""
+    models = [facts for _, facts in _models(spec)]
+    return ENV.get_template(f"models/{block}.md.j2").render(
+        models=models, type_text=TYPE_TEXT, tiers=spec.docs.limit_tiers, include=Escaped(RATE_LIMIT_INCLUDE)
+    )
+
+
+def render_models_page(spec: StackSpec) -> str:
+    return ENV.get_template("pages/models.md.j2").render(docs=spec.docs)
+
+
+def _tier_table(tier: LimitTier, models: list[tuple[ModelEntry, docs_facts.ModelFacts]]) -> TierTable:
+    return TierTable(tier.name, [(facts, docs_facts.tier_limits(facts, entry.docs, tier)) for entry, facts in models])
+
+
+def render_rate_limits(spec: StackSpec) -> str:
+    """The limits include: one table per tier, one row per model; only rendered when tiers exist."""
+    models = _models(spec)
+    return ENV.get_template("rate-limit.md.j2").render(tables=[_tier_table(tier, models) for tier in spec.docs.limit_tiers])

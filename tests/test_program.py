@@ -86,7 +86,10 @@ def test_dev_stack_declares_every_model_and_writes_the_docs(project):
     snippets = project / "docs/.snippets/code/get-started/start-building"
     assert (snippets / "real-time/real-time-mistral-nemo-instruct-2407.py").is_file()
     assert (project / "docs/get-started/start-building/batch.md").is_file()
-    assert "docs: 15 written, 0 deleted, 0 unchanged" in logs.messages(20)
+    assert (project / "docs/get-started/models.md").is_file()
+    assert (project / "docs/.snippets/text/get-started/rate-limit.md").is_file()
+    # 12 snippets, 3 pages, the limits include of the dev stack's tier, the record
+    assert "docs: 17 written, 0 deleted, 0 unchanged" in logs.messages(20)
 
 
 def test_docs_written_by_the_program_match_the_docsgen_command(project):

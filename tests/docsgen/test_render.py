@@ -25,9 +25,10 @@ MISTRAL = {
     "deployment_config": {
         "image": "vllm/vllm-openai:v0.10.2",
         "command": ["vllm", "serve"],
-        "args": ["--model", "mistralai/Mistral-Nemo-Instruct-2407"],
+        "args": ["--model", "mistralai/Mistral-Nemo-Instruct-2407", "--max-model-len", "32K"],
         "gpu_count": 1,
     },
+    "docs": {"max_output_tokens": "4K", "best_for": "Chat | summaries in *many* languages", "limits": {"Free": {"requests_per_minute": 20, "max_output": "2K"}}},
 }
 EMBEDDING = {
     "name": "bge-m3",
@@ -36,12 +37,19 @@ EMBEDDING = {
     "huggingface_id": "BAAI/bge-m3",
     "requirements": {"cpu": "2", "memory": "8Gi"},
     "deployment_config": {"image": "vllm/vllm-openai:v0.10.2", "command": ["vllm", "serve", "BAAI/bge-m3"]},
+    "docs": {"context_length": 8192},
 }
-DOCS = {"api_base_url": "https://api.kluster.ai/v1", "platform_name": "kluster.ai"}
+# The seed's command has no --max-model-len: the docs block states the model's own context length.
+SEED_DOCS = {"docs": {"context_length": "256K", "max_output_tokens": "64k", "reasoning": True, "best_for": "Agentic coding"}}
+LIMIT_TIERS = [
+    {"name": "Free", "default": {"requests_per_minute": 30, "tokens_per_minute": 100000, "concurrent_requests": 2, "batch_queue": 1000}},
+    {"name": "Standard", "default": {"requests_per_minute": 600, "tokens_per_minute": 2000000, "concurrent_requests": 20}},
+]
+DOCS = {"api_base_url": "https://api.kluster.ai/v1", "platform_name": "kluster.ai", "limit_tiers": LIMIT_TIERS}
 
 
 def golden_spec():
-    return config.load(stack(MISTRAL, entry(), EMBEDDING, docs=DOCS), source="t").spec
+    return config.load(stack(MISTRAL, entry(**SEED_DOCS), EMBEDDING, docs=DOCS), source="t").spec
 
 
 def generate(tmp_path: Path) -> dict[Path, str]:
@@ -111,7 +119,7 @@ def test_python_snippets_compile_and_bash_snippets_parse(tmp_path):
         if path.suffix == ".py":
             compile(text, str(path), "exec")
             assert '"""' not in text, f"stray docstring in {path}"
-        elif path.parts[0] == ".snippets" and path.suffix == ".md":
+        elif path.parts[:2] == (".snippets", "code") and path.suffix == ".md":
             assert text.startswith("#!/bin/bash\n")
             result = subprocess.run(["bash", "-n", str(tmp_path / path)], capture_output=True, text=True)
             assert result.returncode == 0, result.stderr

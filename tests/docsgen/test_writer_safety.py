@@ -28,7 +28,8 @@ RECORD = Path("docs") / writer.RECORD
 PAGES = Path("docs/get-started/start-building")
 FORM = (
     "code/get-started/start-building/real-time/real-time-<name>.py|.md"
-    " or code/get-started/start-building/batch/batch-jsonl-<name>.py|.md"
+    ", code/get-started/start-building/batch/batch-jsonl-<name>.py|.md"
+    " or text/get-started/rate-limit.md"
 )
 BUSY = "another docs run is writing this docs root; run again when it has finished"
 
@@ -106,6 +107,9 @@ def test_a_record_naming_a_file_outside_the_snippets_is_a_problem_and_nothing_is
         "code/get-started/start-building/real-time/real-time--a.py",
         "code/get-started/start-building/real-time/real-time-a.txt",
         "/code/get-started/start-building/real-time/real-time-a.py",
+        "text/get-started/other.md",
+        "text/get-started/../../get-started/models.md",
+        "code/get-started/start-building/real-time/real-time-a.pytext/get-started/rate-limit.md",
     ],
 )
 def test_a_record_entry_of_any_other_form_is_a_problem(tmp_path, capsys, listed):
