@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 MKDOCS_YML = REPO / "mkdocs.yml"
 PLATFORM = "Fleet Test"
 PAGES = ("real-time", "batch")
+TIERS = [{"name": "Free", "default": {"requests_per_minute": 30}}, {"name": "Pro", "default": {"requests_per_minute": 600}}]
 LANGUAGES = {"Python": "python", "CLI": "bash"}
 # Where each entry's snippet lives under the snippets folder: the include path of the docs' format.
 SNIPPETS = {
@@ -79,7 +80,8 @@ def require_tools(*tools: str) -> None:
 
 def generate_docs(project_dir: Path, models, api_base_url: str = "https://api.fleet.test/v1") -> Path:
     """Write the stack file and run the docs generator as a user would; returns the docs root."""
-    raw = stack(*(m.entry() for m in models), docs={"root": "docs", "api_base_url": api_base_url, "platform_name": PLATFORM})
+    docs = {"root": "docs", "api_base_url": api_base_url, "platform_name": PLATFORM, "limit_tiers": TIERS}
+    raw = stack(*(m.entry() for m in models), docs=docs)
     project_dir.mkdir(parents=True, exist_ok=True)
     write_stack(project_dir, raw, "docs")
     assert docsgen(["--stack", "docs", "--project-dir", str(project_dir)]) == 0
@@ -114,6 +116,43 @@ def built_fleet_site(project_dir: Path) -> tuple[Path, Path]:
 
 def page_html(site_dir: Path, page: str) -> Path:
     return site_dir / "get-started" / "start-building" / page / "index.html"
+
+
+def models_html(site_dir: Path) -> Path:
+    return site_dir / "get-started" / "models" / "index.html"
+
+
+class TableParser(HTMLParser):
+    """Every table of a built page: its rows, each a list of cell texts, the header row included."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def tables_of(html: Path) -> list[list[list[str]]]:
+    parser = TableParser()
+    parser.feed(html.read_text(encoding="utf-8"))
+    parser.close()
+    return parser.tables
 
 
 @dataclass

@@ -97,3 +97,17 @@ def test_expanding_a_model_shows_its_python_code(site, page):
     assert code.inner_text().rstrip("\n") == snippet.rstrip("\n")
     ARTIFACTS.mkdir(exist_ok=True)
     entry.screenshot(path=ARTIFACTS / f"real-time-{MODEL.name}.png")
+
+
+def test_models_page_shows_each_models_row_with_its_model_id(site, page):
+    base_url, _ = site
+    page.goto(base_url + "get-started/models/")
+    names = page.locator("xpath=//h2[@id='model-names']/following::table[1]")
+
+    for model in FLEET:
+        row = names.locator("tr", has=page.locator("td", has_text=model.display_name))
+        expect(row).to_have_count(1)
+        expect(row).to_be_visible()
+        expect(row.locator("td").nth(1)).to_have_text(model.model_id)
+    ARTIFACTS.mkdir(exist_ok=True)
+    names.screenshot(path=ARTIFACTS / "models-names.png")
