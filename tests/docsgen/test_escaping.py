@@ -132,3 +132,28 @@ def test_bash_word_round_trips_every_character():
 def test_strict_undefined_still_applies():
     with pytest.raises(jinja2.UndefinedError):
         render.ENV.from_string("{{ missing | py }}").render()
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("Chat | code", r"Chat \| code"),
+        ("a\nb", r"a\\x0ab"),
+        ("<b>*x*</b>", r"&lt;b&gt;\*x\*&lt;/b&gt;"),
+    ],
+)
+def test_a_table_cell_cannot_end_early_or_hold_markup(value, cell):
+    assert render.table_cell(value) == cell
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [(32768, "32K"), (32000, "32k"), (1048576, "1M"), (2000000, "2m"), (25600, "25K"), (12345, "12345"), (None, "—")],
+)
+def test_token_counts_are_shown_in_the_notation_vllm_reads_back(count, shown):
+    assert render.tokens(count) == shown
+
+
+def test_a_model_id_that_would_break_inline_code_is_refused():
+    with pytest.raises(ValueError, match="is not a model ID"):
+        render.inline_code("a`|b")

@@ -159,3 +159,27 @@ def test_characters_python_splits_lines_on_do_not_split_the_page(separator):
     once = pages.merge(page, entries, owned, key)
     assert pages.merge(once, entries, owned, key) == once
     assert pages.merge(once, {}, owned, key) == page
+
+
+def test_a_block_replaces_only_the_lines_between_its_markers():
+    page = "Intro\n<!-- model-fleet:names start -->\nold\nlines\n<!-- model-fleet:names end -->\nOutro, no newline"
+
+    merged = pages.replace_block(page, "names", "| new |\n")
+
+    assert merged == "Intro\n<!-- model-fleet:names start -->\n| new |\n<!-- model-fleet:names end -->\nOutro, no newline"
+    assert pages.replace_block(merged, "names", "old\nlines\n") == page
+
+
+def test_a_missing_block_is_appended_after_a_blank_line():
+    assert pages.replace_block("# Models\n", "names", "x\n") == (
+        "# Models\n\n<!-- model-fleet:names start -->\nx\n<!-- model-fleet:names end -->\n"
+    )
+    assert pages.replace_block("", "names", "") == "<!-- model-fleet:names start -->\n<!-- model-fleet:names end -->\n"
+
+
+def test_markers_inside_a_fenced_code_block_are_the_authors_text():
+    shown = "```\n<!-- model-fleet:names start -->\n<!-- model-fleet:names end -->\n```\n"
+
+    merged = pages.replace_block(shown, "names", "x\n")
+
+    assert merged.startswith(shown) and merged.endswith("<!-- model-fleet:names start -->\nx\n<!-- model-fleet:names end -->\n")
