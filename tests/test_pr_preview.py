@@ -212,13 +212,14 @@ def test_docs_drift_names_the_files_and_says_to_run_make_preview(project):
     status, summary = pr_preview.run("dev", project, NO_ENGINE)
     assert status == 1
     snippets = ".snippets/code/get-started/start-building"
-    assert summary.splitlines()[5:20] == [
-        "**Docs**: 13 files out of date; run `make preview STACK=dev` and commit the docs.",
+    assert summary.splitlines()[5:21] == [
+        "**Docs**: 14 files out of date; run `make preview STACK=dev` and commit the docs.",
         "",
         *[f"- added: `{snippets}/{kind}-c.{ext}`" for kind in ("batch/batch-jsonl", "real-time/real-time") for ext in ("md", "py")],
         f"- changed: `{snippets}/.model-fleet-generated.json`",
         f"- changed: `{snippets}/batch/batch-jsonl-a.py`",
         f"- changed: `{snippets}/real-time/real-time-a.py`",
+        "- changed: `get-started/models.md`",
         "- changed: `get-started/start-building/batch.md`",
         "- changed: `get-started/start-building/real-time.md`",
         *[f"- removed: `{snippets}/{kind}-b.{ext}`" for kind in ("batch/batch-jsonl", "real-time/real-time") for ext in ("md", "py")],
