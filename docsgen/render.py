@@ -94,10 +94,9 @@ def table_cell(value: str) -> Escaped:
 
 
 def inline_code(value: str) -> Escaped:
-    """A model ID as inline code in a table cell; spec.MODEL_ID leaves it no backtick or `|`."""
-    if not MODEL_ID.fullmatch(value):
-        raise ValueError(f"{value!r} is not a model ID")
-    return Escaped(f"`{value}`")
+    """A model ID as inline code in a table cell: spec.MODEL_ID leaves it no backtick or `|`.
+    A value that got past validation is written as escaped text instead, still inert."""
+    return Escaped(f"`{value}`") if MODEL_ID.fullmatch(value) else table_cell(value)
 
 
 NOT_GIVEN = Escaped("—")

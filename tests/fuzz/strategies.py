@@ -49,6 +49,7 @@ API_KEY = "sk-fuzz-0123456789"
 SNIPPETS = Path(".snippets/code/get-started/start-building")
 INCLUDE_BASE = "code/get-started/start-building"
 PAGES = Path("get-started/start-building")
+MODELS_PAGE = Path("get-started/models.md")
 RECORD = SNIPPETS / ".model-fleet-generated.json"
 # What each model type calls, relative to the base URL (the real-time curl) and on the client (Python).
 REAL_TIME_PATHS = {"chat": "/chat/completions", "completion": "/completions", "embedding": "/embeddings"}
@@ -1057,6 +1058,19 @@ def _check_pages(root: Path, expected: dict, result: Result) -> None:
         for line in text.splitlines():
             if line.lstrip().startswith("??? example") and "<" in line:
                 result.add("unsafe", f"raw HTML in an entry title of {page}.md", line)
+    # The models page: one row per model in each table, each row as many cells as its header.
+    tables = [line for line in (root / MODELS_PAGE).read_text(encoding="utf-8").splitlines() if line.startswith("|")]
+    header_cells = {len(_cells(line)) for line in tables if line.startswith("| Model |")}
+    rows = [line for line in tables if not line.startswith(("| Model |", "|---"))]
+    if len(rows) != 2 * len(expected):
+        result.add("unsafe", f"{MODELS_PAGE} has {len(rows)} table rows for {len(expected)} models", "\n".join(rows))
+    for line in rows:
+        if "<" in line or len(_cells(line)) not in header_cells:
+            result.add("unsafe", f"a table row of {MODELS_PAGE} holds raw HTML or an unescaped |", line)
+
+
+def _cells(line: str) -> list[str]:
+    return re.split(r"(?<!\\)\|", line.strip())[1:-1]
 
 
 def _check_snippet(path: Path, page: str, language: str, model_type: str, model_id: str, base: str, result: Result) -> None:
