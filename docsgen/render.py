@@ -263,12 +263,15 @@ def _models(spec: StackSpec) -> list[tuple[ModelEntry, docs_facts.ModelFacts]]:
     return [(entry, docs_facts.facts(entry)) for entry in sorted(spec.models, key=sort_key)]
 
 
-def render_models_block(block: str, spec: StackSpec) -> str:
-    """The content between the markers of one generated block of the models page."""
+def render_models_blocks(spec: StackSpec) -> dict[str, str]:
+    """The content between the markers of each generated block of the models page, by block name."""
     models = [facts for _, facts in _models(spec)]
-    return ENV.get_template(f"models/{block}.md.j2").render(
-        models=models, type_text=TYPE_TEXT, tiers=spec.docs.limit_tiers, include=Escaped(RATE_LIMIT_INCLUDE)
-    )
+    return {
+        block: ENV.get_template(f"models/{block}.md.j2").render(
+            models=models, type_text=TYPE_TEXT, tiers=spec.docs.limit_tiers, include=Escaped(RATE_LIMIT_INCLUDE)
+        )
+        for block in MODELS_BLOCKS
+    }
 
 
 def render_models_page(spec: StackSpec) -> str:

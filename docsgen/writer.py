@@ -268,8 +268,8 @@ def _plan(spec: StackSpec, root: Path) -> Plan:
 def _models_page(spec: StackSpec, existing: str | None, path: Path) -> str:
     text = existing if existing is not None else render.render_models_page(spec)
     try:
-        for block in render.MODELS_BLOCKS:
-            text = pages.replace_block(text, block, render.render_models_block(block, spec))
+        for block, content in render.render_models_blocks(spec).items():
+            text = pages.replace_block(text, block, content)
     except pages.PageError as err:
         raise ConfigError([Problem(str(path), str(err))], source="docs") from None
     return text
