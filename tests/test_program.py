@@ -18,21 +18,24 @@ pytestmark = pytest.mark.mocks
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def engine_config(stack_file: Path) -> dict[str, str]:
-    """Config as the engine hands it to a program: every value a string, objects as JSON."""
-    config = yaml.safe_load(stack_file.read_text())["config"]
+def engine_config(project: Path, stack: str = "dev") -> dict[str, str]:
+    """Config as the engine hands it to a program: the project's `value:`s from Pulumi.yaml, each
+    replaced by the stack file's key of the same name; every value a string, objects as JSON."""
+    project_config = yaml.safe_load((project / "Pulumi.yaml").read_text()).get("config") or {}
+    config = {k: v["value"] for k, v in project_config.items()}
+    config.update(yaml.safe_load((project / f"Pulumi.{stack}.yaml").read_text())["config"])
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
 
 
-def run_program(project: Path, preview: bool = True, monitors: list | None = None, values: dict | None = None):
-    """Run the program with the stack file's config (or `values`); returns (monitor, logs, exports).
+def run_program(project: Path, preview: bool = True, monitors: list | None = None, values: dict | None = None, stack: str = "dev"):
+    """Run the program with the project's and stack file's config (or `values`); returns (monitor, logs, exports).
 
     `monitors` receives the monitor even when the program fails.
     """
-    monitor, logs = pulumi_mocks.install(preview=preview)
+    monitor, logs = pulumi_mocks.install(preview=preview, stack=stack)
     if monitors is not None:
         monitors.append(monitor)
-    pulumi.runtime.set_all_config(values if values is not None else engine_config(project / "Pulumi.dev.yaml"))
+    pulumi.runtime.set_all_config(values if values is not None else engine_config(project, stack))
     exports: dict = {}
     original_export = pulumi.export
     pulumi.export = lambda name, value: exports.__setitem__(name, value)
@@ -52,8 +55,8 @@ def run_program(project: Path, preview: bool = True, monitors: list | None = Non
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    shutil.copy(ROOT / "__main__.py", tmp_path / "__main__.py")
-    shutil.copy(ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
+    for name in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path
 
 
@@ -122,7 +125,7 @@ def test_plaintext_token_in_the_stack_file_stops_the_program(project):
 
 
 def test_unreadable_stack_file_is_a_report_not_a_traceback(project):
-    values = engine_config(project / "Pulumi.dev.yaml")
+    values = engine_config(project)
     (project / "Pulumi.dev.yaml").write_text("config:\n  model-fleet:models: [\n")
 
     monitors: list = []
