@@ -36,6 +36,7 @@ class Resolution:
     items: list[Item]
     problems: list[Problem]
     catalog_file: str
+    catalog: dict[str, Any] = field(default_factory=dict)  # the whole catalog the stack sees
     used: dict[str, Any] = field(default_factory=dict)  # catalog entries the items name, in order of first use
 
 
@@ -64,7 +65,7 @@ def resolve(models: list[Any], catalog: Any, *, stack_file: str, catalog_file: s
     elif not isinstance(catalog, dict):
         problems.append(Problem(f"{catalog_file} {CATALOG_KEY}", "must be a map of model name to entry"))
         catalog = {}
-    resolution = Resolution([], problems, catalog_file)
+    resolution = Resolution([], problems, catalog_file, catalog)
     for index, raw in enumerate(models):
         if not (isinstance(raw, dict) and "catalog" in raw):
             resolution.items.append(Item(index, raw, sources=_sources(raw, "", stack_file)))
@@ -117,14 +118,18 @@ def _merge(base: dict[str, Any], override: dict[str, Any], prefix: str, item: It
     return merged
 
 
-def _sources(value: Any, path: str, origin: str) -> dict[str, str]:
-    """Every leaf under `path`: a scalar, a list (replaced whole) or an empty map."""
+def leaves(value: Any, path: str = "") -> dict[str, Any]:
+    """Every value under `path` by its dotted path: scalars, lists (replaced whole) and empty maps."""
     if isinstance(value, dict) and value and not is_secure(value):
-        found: dict[str, str] = {}
+        found: dict[str, Any] = {}
         for key, child in value.items():
-            found.update(_sources(child, f"{path}.{key}" if path else str(key), origin))
+            found.update(leaves(child, f"{path}.{key}" if path else str(key)))
         return found
-    return {path: origin} if path else {}
+    return {path: value} if path else {}
+
+
+def _sources(value: Any, path: str, origin: str) -> dict[str, str]:
+    return dict.fromkeys(leaves(value, path), origin)
 
 
 def _forget(sources: dict[str, str], path: str) -> None:
@@ -132,5 +137,7 @@ def _forget(sources: dict[str, str], path: str) -> None:
         del sources[known]
 
 
-def source_label(source: str, catalog: str | None, catalog_file: str) -> str:
-    return f"catalog {catalog} ({catalog_file})" if source == FROM_CATALOG else source
+def explained(item: Item, catalog_file: str) -> list[tuple[str, Any, str]]:
+    """The merged entry value by value, each with the file and entry it came from."""
+    where = f"catalog {item.catalog} ({catalog_file})"
+    return [(path, value, where if item.sources.get(path) == FROM_CATALOG else item.sources.get(path, "")) for path, value in leaves(item.entry).items()]

@@ -124,9 +124,24 @@ def _reveal_secure(value: Any) -> Any:
     return value
 
 
-def model_fleet_section(config: dict[str, Any]) -> dict[str, Any]:
+def model_fleet_section(config: dict[str, Any], *, reveal: bool = True) -> dict[str, Any]:
+    """The `model-fleet:*` keys without their namespace; `reveal=False` keeps `{secure: ...}` as written."""
     prefix = NAMESPACE + ":"
-    return {k[len(prefix) :]: _reveal_secure(v) for k, v in config.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: _reveal_secure(v) if reveal else v for k, v in config.items() if k.startswith(prefix)}
+
+
+def resolve_stack(project_dir: Path, stack: str, *, reveal: bool = True) -> tuple[StackFiles, catalog.Resolution]:
+    """A stack's items resolved against its catalog, the entries not validated: what `models --explain`,
+    `diff` and `promote` compare, also for a stack whose cluster is out of reach."""
+    files = read_stack(project_dir, stack)
+    section = model_fleet_section(files.config, reveal=reveal)
+    models = section.get("models") or []
+    if not isinstance(models, list):
+        raise ConfigError([Problem("models", "must be a list of model entries")], source=files.source)
+    resolution = catalog.resolve(models, section.get("catalog"), stack_file=files.source, catalog_file=files.catalog_source)
+    if files.token_problems or resolution.problems:
+        raise ConfigError(files.token_problems + resolution.problems, source=files.source)
+    return files, resolution
 
 
 def mark_secrets(raw: dict[str, Any], file_section: dict[str, Any]) -> dict[str, Any]:
