@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests import pulumi_mocks
-from tests.factories import entry, stack, write_stack
+from tests.factories import catalog_entry, entry, stack, write_project, write_stack
 
 pytestmark = pytest.mark.mocks
 ROOT = Path(__file__).resolve().parent.parent
@@ -228,3 +228,26 @@ def test_a_tampered_record_of_rendered_files_stops_the_program_before_any_resour
     assert f"{str(victim)!r} is not a file name model-fleet writes; nothing was touched" in str(caught.value)
     assert victim.read_text() == "mine\n"
     assert monitors[0].registered == []
+
+
+def test_a_stack_mixing_full_entries_and_catalog_items_declares_each(project):
+    write_project(project, {"qwen3-coder-30b": catalog_entry()})
+    renamed_args = ["-c", "vllm serve Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8 --served-model-name qwen-small"]
+    # qwen-small runs on CPU (gpu removed with null), so the fleet fits the inventory's 3 GPUs.
+    items = [
+        entry("full-model", **{"deployment_config.enable_autoscaling": False}),
+        {"catalog": "qwen3-coder-30b", "deployment_config": {"autoscaling_config": {"min_replicas": 2}}},
+        {"catalog": "qwen3-coder-30b", "name": "qwen-small", "display_name": "Qwen small", "description": None,
+         "requirements": {"gpu": None}, "deployment_config": {"args": renamed_args, "enable_autoscaling": False, "gpu_count": 0, "replicas": 3}},
+    ]
+    write_stack(project, stack(*items, docs={"enabled": False}))
+
+    monitor, _, exports = run_program(project)
+
+    assert sorted(r.name for r in monitor.of_type("model-fleet:index:ModelDeployment")) == ["full-model", "qwen-small", "qwen3-coder-30b"]
+    autoscaler = monitor.one("kubernetes:autoscaling.aibrix.ai/v1alpha1:PodAutoscaler")
+    assert autoscaler.name == "qwen3-coder-30b-podautoscaler" and autoscaler.inputs["spec"]["minReplicas"] == 2
+    deployments = {r.name.removesuffix("-deployment"): r for r in monitor.of_type("kubernetes:apps/v1:Deployment")}
+    assert deployments["qwen-small"].inputs["spec"]["replicas"] == 3
+    assert deployments["qwen-small"].inputs["spec"]["template"]["spec"]["containers"][0]["args"] == renamed_args
+    assert exports["models"]["qwen-small"]["served_model_name"] == "qwen-small"
