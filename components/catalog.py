@@ -18,6 +18,24 @@ PROJECT_FILE = "Pulumi.yaml"
 CATALOG_KEY = "model-fleet:catalog"
 # Where a value of a merged entry came from, besides a stack file's name.
 FROM_CATALOG = "catalog"
+# The config reference's rows for the catalog and the item form (python -m components.reference).
+REFERENCE_CATALOG_ROW = (
+    "catalog",
+    "map",
+    "unset",
+    "Model catalog every stack inherits: in `Pulumi.yaml` as project config under `value:`, a map from model name to "
+    "an entry of `model-fleet:models[]` without `name`. A stack setting it replaces the project's.",
+)
+REFERENCE_ITEM_ROWS = (
+    ("catalog", "string", "required", "Name of the catalog entry this item serves."),
+    ("name", "string", "the catalog key", "Serve the catalog entry under another name."),
+    (
+        "any key of an entry",
+        "as in the entry",
+        "the catalog's",
+        "Override merged into the catalog entry: maps key by key, lists and scalars replace, `null` removes the key.",
+    ),
+)
 
 
 @dataclass

@@ -119,6 +119,16 @@ def _sync(node: Any, target: Any) -> Any:
     return node if node == target else target
 
 
+def _secret_paths(value: Any, path: str) -> list[str]:
+    if catalog.is_secure(value):
+        return [path]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _secret_paths(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _secret_paths(v, f"{path}[{i}]")]
+    return []
+
+
 def _secret_problems(name: str, wanted: dict[str, Any], from_file: str, to_file: str) -> list[Problem]:
     return [
         Problem(
@@ -126,8 +136,8 @@ def _secret_problems(name: str, wanted: dict[str, Any], from_file: str, to_file:
             f"a secret of {from_file} cannot be copied to {to_file} (each stack encrypts its own); "
             f"set it in {to_file} with `pulumi config set --secret --path`",
         )
-        for path, value in catalog.leaves(wanted).items()
-        if catalog.is_secure(value) and not any(path == k or path.startswith(k + ".") for k in KEPT)
+        for path in _secret_paths(wanted, "")
+        if not any(path == k or path.startswith(k + ".") for k in KEPT)
     ]
 
 
