@@ -155,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](loaded, args)
     except (ConfigError, preflight.PreflightError) as err:
         print(err.report() if isinstance(err, ConfigError) else f"error: {err}", file=sys.stderr)
-        return 1
+        # diff's exit 1 means "the stacks differ"; a stack it cannot read is another outcome.
+        return 2 if args.command == "diff" else 1
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ class Item:
     catalog: str | None = None
     sources: dict[str, str] = field(default_factory=dict)  # dotted path of each value -> FROM_CATALOG or the stack file
     removed: list[str] = field(default_factory=list)  # catalog keys the item removed with null
+    absent: list[str] = field(default_factory=list)  # keys set to null that the catalog entry does not have
 
 
 @dataclass
@@ -127,8 +128,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any], prefix: str, item: It
             continue
         _forget(item.sources, path)
         if value is None:
-            if key in merged:
-                item.removed.append(path)
+            (item.removed if key in merged else item.absent).append(path)
             merged.pop(key, None)
         else:
             merged[key] = value

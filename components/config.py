@@ -270,17 +270,29 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return out
 
 
+def _unknown_key(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"unknown key '{key}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+
+
+def _absent_problems(item: catalog.Item, label: str) -> list[Problem]:
+    """A null for a key the catalog entry lacks removes nothing; a misspelt key must still be reported."""
+    problems = []
+    for path in item.absent:
+        *parents, key = path.split(".")
+        known = _fields_at(ModelEntry, tuple(parents))
+        if known and key not in known:
+            problems.append(Problem(f"{label} {path}", _unknown_key(key, known)))
+    return problems
+
+
 def _pydantic_problems(err: ValidationError, model: type[BaseModel], prefix: str) -> list[Problem]:
     problems = []
     for item in err.errors():
         loc = tuple(item["loc"])
         where = (prefix + " " + _dotted(loc)).strip() if loc else prefix
         if item["type"] == "extra_forbidden":
-            key = str(loc[-1])
-            message = f"unknown key '{key}'"
-            close = difflib.get_close_matches(key, _fields_at(model, loc[:-1]), n=1)
-            if close:
-                message += f" (did you mean '{close[0]}'?)"
+            message = _unknown_key(str(loc[-1]), _fields_at(model, loc[:-1]))
         elif item["type"] == "missing":
             message = "required key is missing"
         else:
@@ -465,8 +477,9 @@ def _parse(raw: dict[str, Any], catalog_file: str = catalog.PROJECT_FILE, stack_
             continue
         label = entry_label(item.index, item.entry, item.catalog)
         entry, found = _checked_entry(item.entry, label)
-        problems += found.problems
-        if entry is None:
+        absent = _absent_problems(item, label)
+        problems += found.problems + absent
+        if entry is None or absent:
             continue
         warnings += found.warnings
         models.append(entry)

@@ -61,9 +61,11 @@ def test_maps_merge_key_by_key_lists_and_scalars_replace_and_null_removes():
 
 def test_a_catalog_entry_is_served_under_another_name(tmp_path):
     args = ["-c", "vllm serve Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8 --served-model-name qwen-fast"]
-    renamed = {"catalog": "qwen3-coder-30b", "name": "qwen-fast", "display_name": "Qwen fast", "deployment_config": {"args": args}}
+    renamed = {"catalog": "qwen3-coder-30b", "name": "qwen-fast", "display_name": "Qwen fast", "deployment_config": {"args": args, "replicas": None}}
     loaded = config.load_stack_file(project_with(tmp_path, {"catalog": "qwen3-coder-30b"}, renamed), "dev")
     assert [m.name for m in loaded.spec.models] == ["qwen3-coder-30b", "qwen-fast"]
+    # A null for a known key the catalog entry does not set removes nothing and is no problem.
+    assert loaded.spec.models[1].deployment_config.replicas == 1
     assert loaded.spec.models[1].deployment_config.gpu_count == loaded.spec.models[0].deployment_config.gpu_count == 1
 
 
@@ -79,7 +81,7 @@ def test_every_catalog_problem_is_reported_in_one_run_naming_file_item_and_catal
     project = project_with(
         tmp_path,
         {"catalog": "qwen3-coder"},
-        {"catalog": "qwen3-coder-30b", "deployment_config": {"gpu_cuont": 2}},
+        {"catalog": "qwen3-coder-30b", "deployment_config": {"gpu_cuont": 2}, "descripton": None},
         {"catalog": "qwen3-coder-30b", "deployment_config": {"gpu_count": 2}},
         {"catalog": "qwen3-coder-30b"},
         {"catalog": "broken"},
@@ -88,10 +90,11 @@ def test_every_catalog_problem_is_reported_in_one_run_naming_file_item_and_catal
         name="prod",
     )
     assert problems_in(project, "prod") == [
-        "Pulumi.prod.yaml: 6 problems found; nothing was changed",
+        "Pulumi.prod.yaml: 7 problems found; nothing was changed",
         "  - Pulumi.yaml catalog.broken deployment_config.gpu_count: gpu_count 3 is outside requirements.gpu min_gpus..max_gpus (1..1)",
         "  - models[0] catalog: 'qwen3-coder' is not an entry of the catalog in Pulumi.yaml (did you mean 'qwen3-coder-30b'?)",
         "  - models[1] (catalog qwen3-coder-30b) deployment_config.gpu_cuont: unknown key 'gpu_cuont' (did you mean 'gpu_count'?)",
+        "  - models[1] (catalog qwen3-coder-30b) descripton: unknown key 'descripton' (did you mean 'description'?)",
         "  - models[2] (catalog qwen3-coder-30b) deployment_config.gpu_count: gpu_count 2 is outside requirements.gpu min_gpus..max_gpus (1..1)",
         "  - models[3] (catalog qwen3-coder-30b) name: 'qwen3-coder-30b' is already used by models[2] (catalog qwen3-coder-30b)",
         "  - models[3] (catalog qwen3-coder-30b) display_name: 'Qwen3 Coder 30B' is already used by models[2] (catalog qwen3-coder-30b)",

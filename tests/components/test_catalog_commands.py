@@ -157,3 +157,12 @@ def test_explain_says_where_each_value_of_the_merged_entry_comes_from(project, c
 def test_explain_of_a_model_the_stack_does_not_serve_is_an_error(project, capsys):
     assert run(project, "models", "--stack", "prod", "--explain", "qwen3-coder") == 1
     assert capsys.readouterr().err == "Pulumi.prod.yaml serves no model named 'qwen3-coder' (did you mean 'qwen3-coder-30b'?)\n"
+
+
+def test_diff_of_a_stack_naming_an_unknown_catalog_entry_exits_2_with_the_report(project, capsys):
+    (project / "Pulumi.prod.yaml").write_text(PROD.replace("catalog: qwen3-coder-30b", "catalog: qwen3-coder-3b"))
+    assert run(project, "diff", "--from", "staging", "--to", "prod") == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "Pulumi.prod.yaml: 1 problem found; nothing was changed",
+        "  - models[0] catalog: 'qwen3-coder-3b' is not an entry of the catalog in Pulumi.yaml (did you mean 'qwen3-coder-30b'?)",
+    ]
