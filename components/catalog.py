@@ -104,7 +104,7 @@ def resolve(models: list[Any], catalog: Any, *, stack_file: str, catalog_file: s
             item.sources = _sources(base, "", FROM_CATALOG)
             item.sources["name"] = FROM_CATALOG
             overrides = {k: v for k, v in raw.items() if k != "catalog"}
-            item.entry = _merge({"name": name, **base}, overrides, "", item, stack_file)
+            item.entry = _merge(catalog_entry(name, base), overrides, "", item, stack_file)
         resolution.items.append(item)
     return resolution
 

@@ -185,7 +185,7 @@ def raw_from_pulumi() -> dict[str, Any]:
 
 
 def plaintext_token_problems(config: dict[str, Any], file_name: str) -> list[Problem]:
-    """A Hugging Face token written in clear anywhere in a stack file; never echoes the token."""
+    """A Hugging Face token written in clear anywhere in a stack file or Pulumi.yaml; never echoes the token."""
     problems: list[Problem] = []
 
     # Project config cannot be encrypted: a catalog token goes to the stack items serving the entry.
