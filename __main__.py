@@ -18,14 +18,12 @@ PROJECT_DIR = Path(__file__).resolve().parent
 
 
 def load() -> config.LoadedStack:
-    stack_path = config.stack_file(PROJECT_DIR, pulumi.get_stack())
     try:
-        # The engine hands over decrypted values; the stack file itself tells whether a token
-        # was written in clear.
-        file_config = config.read_stack_file(stack_path) if stack_path.is_file() else {}
-        extra = config.plaintext_token_problems(file_config, stack_path.name)
-        raw = config.mark_secrets(config.raw_from_pulumi(), config.model_fleet_section(file_config))
-        return config.load(raw, source=stack_path.name, extra_problems=extra)
+        # The engine hands over decrypted values, project config already merged; the files
+        # themselves tell whether a token was written in clear and where the catalog comes from.
+        files = config.read_stack(PROJECT_DIR, pulumi.get_stack(), required=False)
+        raw = config.mark_secrets(config.raw_from_pulumi(), config.model_fleet_section(files.stack_config))
+        return config.load(raw, source=files.source, extra_problems=files.token_problems, catalog_source=files.catalog_source)
     except ConfigError as err:
         # RunError ends the program with this message alone, without a Python traceback.
         raise pulumi.RunError(err.report()) from None

@@ -2,7 +2,9 @@
 
     python -m components check  --stack STACK
     python -m components status --stack STACK [--json]
-    python -m components models --stack STACK [--all] [--json]
+    python -m components models --stack STACK [--all] [--json] [--explain NAME]
+    python -m components diff --from STACK --to STACK [--json]
+    python -m components promote --from STACK --to STACK [--model NAME ...] [--write]
     python -m components pr-preview --stack STACK [--summary PATH]
     python -m components render --stack STACK [--out DIR]
 """
@@ -10,11 +12,12 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 from pathlib import Path
 
-from components import config, inventory, manifest_files, preflight
+from components import catalog, config, inventory, manifest_files, preflight, promote, stack_diff
 from components.problems import ConfigError
 
 
@@ -63,6 +66,32 @@ def models(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
     return 0
 
 
+def explain(args: argparse.Namespace) -> int:
+    """One served model's merged entry, each value with the file (and catalog entry) it came from."""
+    files, resolution = config.resolve_stack(args.project_dir, args.stack)
+    items = {item.entry["name"]: item for item in resolution.items if isinstance(item.entry, dict) and isinstance(item.entry.get("name"), str)}
+    item = items.get(args.explain)
+    if item is None:
+        close = difflib.get_close_matches(args.explain, list(items), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        print(f"{files.source} serves no model named {args.explain!r}{hint}", file=sys.stderr)
+        return 1
+    rows = [(path, stack_diff.shown(value), source) for path, value, source in catalog.explained(item, resolution.catalog_file)]
+    label = config.entry_label(item.index, item.entry, item.catalog)
+    if args.json:
+        document = {"name": args.explain, "stack_file": files.source, "item": label, "catalog": item.catalog}
+        document |= {"values": [{"key": p, "value": v, "from": s} for p, v, s in rows], "removed": item.removed}
+        print(json.dumps(document, indent=2))
+        return 0
+    print(f"{args.explain}: {files.source} {label}")
+    width = max(len(f"{p}: {json.dumps(v)}") for p, v, _ in rows)
+    for path, value, source in rows:
+        print(f"  {f'{path}: {json.dumps(value)}':<{width}}  {source}")
+    for path in item.removed:
+        print(f"  {path}: removed by {files.source}")
+    return 0
+
+
 def render(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
     directory = args.out.resolve() if args.out else manifest_files.render_dir(loaded.spec, args.project_dir)
     if directory is None:
@@ -104,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
             command.add_argument("--json", action="store_true", help="print JSON")
         if name == "models":
             command.add_argument("--all", action="store_true", help="include unmanaged models of the live cluster")
+            command.add_argument("--explain", metavar="NAME", help="one model's merged entry: where each value comes from")
+    stack_diff.add_arguments(sub.add_parser("diff", help="what differs between the models two stacks serve; exit 1 when they differ"))
+    sub.choices["diff"].add_argument("--json", action="store_true", help="print JSON")
+    promote.add_arguments(sub.add_parser("promote", help="the change to Pulumi.<to>.yaml that serves what --from serves"))
     args = parser.parse_args(argv)
     if args.command == "pr-preview":
         # pr_preview sits above both packages (it reads the docs generator's plan), so this entry
@@ -112,13 +145,18 @@ def main(argv: list[str] | None = None) -> int:
 
         return pr_preview.command(args)
     try:
+        if args.command in ("diff", "promote"):
+            return (stack_diff if args.command == "diff" else promote).command(args)
+        if args.command == "models" and args.explain:
+            return explain(args)
         if args.command == "status":
             return status(config.load_cluster_facts(args.project_dir, args.stack), args)
         loaded = config.load_stack_file(args.project_dir, args.stack)
         return COMMANDS[args.command](loaded, args)
     except (ConfigError, preflight.PreflightError) as err:
         print(err.report() if isinstance(err, ConfigError) else f"error: {err}", file=sys.stderr)
-        return 1
+        # diff's exit 1 means "the stacks differ"; a stack it cannot read is another outcome.
+        return 2 if args.command == "diff" else 1
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from components import docs_facts, k8s_names, preflight, vllm_args
+from components import catalog, docs_facts, k8s_names, preflight, vllm_args
 from components.manifests.deployment import TOKEN_ENV_NAMES
 from components.manifests.labels import OWN_LABEL_KEYS
 from components.problems import ConfigError, Findings, Problem
@@ -40,11 +40,13 @@ class LoadedStack:
     warnings: list[str] = field(default_factory=list)
 
 
-def entry_label(index: int, raw_entry: Any) -> str:
+def entry_label(index: int, raw_entry: Any, catalog_name: str | None = None) -> str:
     name = raw_entry.get("name") if isinstance(raw_entry, dict) else None
-    if not isinstance(name, str) or not name:
-        return f"models[{index}]"
-    return f"models[{index}] ({_shown(name)})"
+    shown = _shown(name) if isinstance(name, str) and name else None
+    if catalog_name is not None:
+        renamed = f"{shown}, " if shown is not None and name != catalog_name else ""
+        return f"models[{index}] ({renamed}catalog {_shown(catalog_name)})"
+    return f"models[{index}]" if shown is None else f"models[{index}] ({shown})"
 
 
 # --- reading the sources ---------------------------------------------------------------
@@ -60,6 +62,10 @@ def read_stack_file(path: Path) -> dict[str, Any]:
         stacks = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in path.parent.glob("Pulumi.*.yaml"))
         hint = f" (stacks here: {', '.join(stacks)})" if stacks else ""
         raise ConfigError([Problem("", f"{path.name} not found in {path.parent}{hint}")], source=path.name)
+    return _config_of(path)
+
+
+def _config_of(path: Path) -> dict[str, Any]:
     try:
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
     except UnicodeDecodeError as err:
@@ -74,6 +80,38 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     return document.get("config") or {}
 
 
+@dataclass
+class StackFiles:
+    """What a stack's config is made of without the engine: Pulumi.yaml's project config, each key
+    replaced by the stack file's key of the same name, as the engine merges them."""
+
+    source: str  # the stack file's name, which heads every report
+    config: dict[str, Any]  # merged, secure values still encrypted
+    stack_config: dict[str, Any]  # the stack file's own `config:`
+    catalog_source: str  # the file the stack's `model-fleet:catalog` comes from
+    token_problems: list[Problem]
+
+
+def read_stack(project_dir: Path, stack: str, *, required: bool = True) -> StackFiles:
+    path = stack_file(project_dir, stack)
+    stack_config = read_stack_file(path) if required or path.is_file() else {}
+    project_path = project_dir / catalog.PROJECT_FILE
+    project_config: dict[str, Any] = {}
+    if project_path.is_file():
+        document = _config_of(project_path)
+        project_config, problems = catalog.project_values(document)
+        if problems:
+            raise ConfigError(problems, source=project_path.name)
+    own_catalog = catalog.CATALOG_KEY in stack_config
+    return StackFiles(
+        source=path.name,
+        config={**project_config, **stack_config},
+        stack_config=stack_config,
+        catalog_source=path.name if own_catalog else project_path.name,
+        token_problems=plaintext_token_problems(project_config, project_path.name) + plaintext_token_problems(stack_config, path.name),
+    )
+
+
 def _reveal_secure(value: Any) -> Any:
     """Replace `{secure: ...}` by its ciphertext as a SecretStr: commands without the engine only
     need to know a secret is set, and a SecretStr never prints its value."""
@@ -86,9 +124,24 @@ def _reveal_secure(value: Any) -> Any:
     return value
 
 
-def model_fleet_section(config: dict[str, Any]) -> dict[str, Any]:
+def model_fleet_section(config: dict[str, Any], *, reveal: bool = True) -> dict[str, Any]:
+    """The `model-fleet:*` keys without their namespace; `reveal=False` keeps `{secure: ...}` as written."""
     prefix = NAMESPACE + ":"
-    return {k[len(prefix) :]: _reveal_secure(v) for k, v in config.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: _reveal_secure(v) if reveal else v for k, v in config.items() if k.startswith(prefix)}
+
+
+def resolve_stack(project_dir: Path, stack: str, *, reveal: bool = True) -> tuple[StackFiles, catalog.Resolution]:
+    """A stack's items resolved against its catalog, the entries not validated: what `models --explain`,
+    `diff` and `promote` compare, also for a stack whose cluster is out of reach."""
+    files = read_stack(project_dir, stack)
+    section = model_fleet_section(files.config, reveal=reveal)
+    models = section.get("models") or []
+    if not isinstance(models, list):
+        raise ConfigError([Problem("models", "must be a list of model entries")], source=files.source)
+    resolution = catalog.resolve(models, section.get("catalog"), stack_file=files.source, catalog_file=files.catalog_source)
+    if files.token_problems or resolution.problems:
+        raise ConfigError(files.token_problems + resolution.problems, source=files.source)
+    return files, resolution
 
 
 def mark_secrets(raw: dict[str, Any], file_section: dict[str, Any]) -> dict[str, Any]:
@@ -132,12 +185,20 @@ def raw_from_pulumi() -> dict[str, Any]:
 
 
 def plaintext_token_problems(config: dict[str, Any], file_name: str) -> list[Problem]:
-    """A Hugging Face token written in clear anywhere in a stack file; never echoes the token."""
+    """A Hugging Face token written in clear anywhere in a stack file or Pulumi.yaml; never echoes the token."""
     problems: list[Problem] = []
+
+    # Project config cannot be encrypted: a catalog token goes to the stack items serving the entry.
+    fix = (
+        "project config cannot hold secrets: remove it and set it on each stack's item serving this entry with "
+        f"`pulumi config set --secret --path '{NAMESPACE}:models[N].deployment_config.hugging_face_token' <token>`"
+        if file_name == catalog.PROJECT_FILE
+        else None
+    )
 
     def walk(value: Any, path: str, label: str) -> None:
         if isinstance(value, dict):
-            if set(value) == {"secure"}:
+            if catalog.is_secure(value):
                 return
             for key, child in value.items():
                 walk(child, f"{path}.{key}" if path else str(key), label)
@@ -147,18 +208,17 @@ def plaintext_token_problems(config: dict[str, Any], file_name: str) -> list[Pro
         elif isinstance(value, str):
             is_token_field = path.endswith("hugging_face_token")
             if (is_token_field and value) or HF_TOKEN_PATTERN.search(value):
-                problems.append(
-                    Problem(
-                        label + path,
-                        f"plaintext Hugging Face token in {file_name}; remove it and store it encrypted with "
-                        f"`pulumi config set --secret --path '{_config_path(label, path)}' <token>`",
-                    )
-                )
+                how = fix or f"remove it and store it encrypted with `pulumi config set --secret --path '{_config_path(label, path)}' <token>`"
+                problems.append(Problem(label + path, f"plaintext Hugging Face token in {file_name}; {how}"))
 
     for key, value in config.items():
         if key == f"{NAMESPACE}:models" and isinstance(value, list):
             for i, entry in enumerate(value):
-                walk(entry, "", f"{entry_label(i, entry)} ")
+                catalog_name = entry.get("catalog") if isinstance(entry, dict) and isinstance(entry.get("catalog"), str) else None
+                walk(entry, "", f"{entry_label(i, entry, catalog_name)} ")
+        elif key == catalog.CATALOG_KEY and isinstance(value, dict):
+            for name, entry in value.items():
+                walk(entry, "", f"{file_name} catalog.{_shown(str(name))} ")
         else:
             walk(value, str(key), "")
     return problems
@@ -168,6 +228,8 @@ def _config_path(label: str, path: str) -> str:
     if label.startswith("models["):
         index = label[len("models[") : label.index("]")]
         return f"{NAMESPACE}:models[{index}].{path}"
+    if " catalog." in label:
+        return f"{catalog.CATALOG_KEY}.{label.split(' catalog.', 1)[1].strip()}.{path}"
     return path
 
 
@@ -208,17 +270,29 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return out
 
 
+def _unknown_key(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"unknown key '{key}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+
+
+def _absent_problems(item: catalog.Item, label: str) -> list[Problem]:
+    """A null for a key the catalog entry lacks removes nothing; a misspelt key must still be reported."""
+    problems = []
+    for path in item.absent:
+        *parents, key = path.split(".")
+        known = _fields_at(ModelEntry, tuple(parents))
+        if known and key not in known:
+            problems.append(Problem(f"{label} {path}", _unknown_key(key, known)))
+    return problems
+
+
 def _pydantic_problems(err: ValidationError, model: type[BaseModel], prefix: str) -> list[Problem]:
     problems = []
     for item in err.errors():
         loc = tuple(item["loc"])
         where = (prefix + " " + _dotted(loc)).strip() if loc else prefix
         if item["type"] == "extra_forbidden":
-            key = str(loc[-1])
-            message = f"unknown key '{key}'"
-            close = difflib.get_close_matches(key, _fields_at(model, loc[:-1]), n=1)
-            if close:
-                message += f" (did you mean '{close[0]}'?)"
+            message = _unknown_key(str(loc[-1]), _fields_at(model, loc[:-1]))
         elif item["type"] == "missing":
             message = "required key is missing"
         else:
@@ -343,11 +417,38 @@ class _Parsed:
     warnings: list[str]
 
 
-def _parse(raw: dict[str, Any]) -> _Parsed:
+def _checked_entry(raw_entry: Any, label: str) -> tuple[ModelEntry | None, Findings]:
+    """One entry validated alone: its fields, then the rules across them on the parts that are valid."""
+    try:
+        entry = ModelEntry.model_validate(raw_entry)
+    except ValidationError as err:
+        name = raw_entry.get("name") if isinstance(raw_entry, dict) else None
+        valid_name = name if isinstance(name, str) and k8s_names.model_name_problem(name) is None else None
+        requirements = _valid_part(Requirements, raw_entry, "requirements")
+        config = _valid_part(DeploymentConfig, raw_entry, "deployment_config")
+        docs = _valid_part(ModelDocs, raw_entry, "docs")
+        found = _entry_findings(valid_name, None, requirements, config, label, docs)
+        return None, Findings(_pydantic_problems(err, ModelEntry, label) + found.problems)
+    return entry, _entry_findings(entry.name, entry.huggingface_id, entry.requirements, entry.deployment_config, label, entry.docs)
+
+
+def _catalog_problems(name: str, base: Any, catalog_file: str) -> list[Problem]:
+    """A catalog entry's own problems, found once however many items serve it."""
+    label = f"{catalog_file} catalog.{_shown(str(name))}"
+    if not isinstance(base, dict):
+        return [Problem(label, "must be a map of entry keys to values")]
+    if "name" in base:
+        return [Problem(f"{label} name", "the catalog key names the entry; remove `name`")]
+    return _checked_entry(catalog.catalog_entry(name, base), label)[1].problems
+
+
+def _parse(raw: dict[str, Any], catalog_file: str = catalog.PROJECT_FILE, stack_file: str = "stack file") -> _Parsed:
     problems: list[Problem] = []
     warnings: list[str] = []
     fields: dict[str, Any] = {}
     for key, value in raw.items():
+        if key == "catalog":
+            continue
         if key not in StackSpec.model_fields:
             message = f"unknown key '{NAMESPACE}:{key}'"
             close = difflib.get_close_matches(key, list(StackSpec.model_fields), n=1)
@@ -365,23 +466,25 @@ def _parse(raw: dict[str, Any]) -> _Parsed:
     if not isinstance(raw_models, list):
         problems.append(Problem("models", "must be a list of model entries"))
         raw_models = []
+    resolution = catalog.resolve(raw_models, raw.get("catalog"), stack_file=stack_file, catalog_file=catalog_file)
+    problems += resolution.problems
+    broken = set()
+    for name, base in resolution.used.items():
+        found_in_catalog = _catalog_problems(name, base, catalog_file)
+        problems += found_in_catalog
+        if found_in_catalog:
+            broken.add(name)
     models: list[ModelEntry] = []
     labels: list[str] = []
-    for index, raw_entry in enumerate(raw_models):
-        label = entry_label(index, raw_entry)
-        try:
-            entry = ModelEntry.model_validate(raw_entry)
-        except ValidationError as err:
-            problems += _pydantic_problems(err, ModelEntry, label)
-            name = raw_entry.get("name") if isinstance(raw_entry, dict) else None
-            valid_name = name if isinstance(name, str) and k8s_names.model_name_problem(name) is None else None
-            requirements = _valid_part(Requirements, raw_entry, "requirements")
-            config = _valid_part(DeploymentConfig, raw_entry, "deployment_config")
-            docs = _valid_part(ModelDocs, raw_entry, "docs")
-            problems += _entry_findings(valid_name, None, requirements, config, label, docs).problems
+    for item in resolution.items:
+        if item.catalog in broken:
             continue
-        found = _entry_findings(entry.name, entry.huggingface_id, entry.requirements, entry.deployment_config, label, entry.docs)
-        problems += found.problems
+        label = entry_label(item.index, item.entry, item.catalog)
+        entry, found = _checked_entry(item.entry, label)
+        absent = _absent_problems(item, label)
+        problems += found.problems + absent
+        if entry is None or absent:
+            continue
         warnings += found.warnings
         models.append(entry)
         labels.append(label)
@@ -424,9 +527,11 @@ def _entry_order(problem: Problem) -> int:
     return int(match[1]) + 1 if match else 0
 
 
-def load(raw: dict[str, Any], *, source: str, extra_problems: list[Problem] | None = None) -> LoadedStack:
+def load(
+    raw: dict[str, Any], *, source: str, extra_problems: list[Problem] | None = None, catalog_source: str = catalog.PROJECT_FILE
+) -> LoadedStack:
     """Validate `raw` and run the preflight; raises ConfigError listing every problem."""
-    parsed = _parse(raw)
+    parsed = _parse(raw, catalog_source, source)
     problems = list(extra_problems or []) + parsed.problems
     try:
         facts = preflight.gather(parsed.spec)
@@ -443,22 +548,22 @@ def load(raw: dict[str, Any], *, source: str, extra_problems: list[Problem] | No
 def load_cluster_facts(project_dir: Path, stack: str) -> preflight.ClusterFacts:
     """The cluster facts alone, as the status command reports them: a model the cluster cannot
     run must not hide the cluster. Only the sections that say where the cluster is must be valid."""
-    path = stack_file(project_dir, stack)
-    parsed = _parse(model_fleet_section(read_stack_file(path)))
+    files = read_stack(project_dir, stack)
+    parsed = _parse(model_fleet_section(files.config), files.catalog_source, files.source)
     problems = [p for p in parsed.problems if p.where.split(".")[0] in ("kubernetes", "cluster")]
     if problems:
-        raise ConfigError(problems, source=path.name)
+        raise ConfigError(problems, source=files.source)
     try:
         return preflight.gather(parsed.spec)
     except preflight.PreflightError as err:
-        raise ConfigError([Problem("kubernetes", str(err))], source=path.name) from None
+        raise ConfigError([Problem("kubernetes", str(err))], source=files.source) from None
 
 
 def load_stack_file(project_dir: Path, stack: str) -> LoadedStack:
-    path = stack_file(project_dir, stack)
-    config = read_stack_file(path)
+    files = read_stack(project_dir, stack)
     return load(
-        model_fleet_section(config),
-        source=path.name,
-        extra_problems=plaintext_token_problems(config, path.name),
+        model_fleet_section(files.config),
+        source=files.source,
+        extra_problems=files.token_problems,
+        catalog_source=files.catalog_source,
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from components import catalog
 from components.config import model_behind
 from components.spec import StackSpec
 
@@ -63,20 +64,33 @@ def _default(field) -> str:
     return f"`{json.dumps(value)}`"
 
 
+TABLE_HEAD = ["| key | type | default | description |", "|---|---|---|---|"]
+
+
+def _row(key: str, type_name: str, default: str, description: str) -> str:
+    shown_key = f"`{key}`" if " " not in key else key
+    return f"| {shown_key} | {type_name} | {default} | {description} |"
+
+
 def render() -> str:
     lines = [START, ""]
     queue: list[tuple[str, type[BaseModel]]] = [("model-fleet", StackSpec)]
     while queue:
         title, model = queue.pop(0)
         nested = []
-        lines += [f"#### `{title}`", "", "| key | type | default | description |", "|---|---|---|---|"]
+        lines += [f"#### `{title}`", "", *TABLE_HEAD]
         for name, field in model.model_fields.items():
             lines.append(f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {field.description or ''} |")
             sub = _model_of(field.annotation)
             if sub is not None:
                 path = f"model-fleet:{name}" if model is StackSpec else f"{title}.{name}"
                 nested.append((path + ("[]" if typing.get_origin(field.annotation) is list else ""), sub))
+        if model is StackSpec:
+            lines.append(_row(*catalog.REFERENCE_CATALOG_ROW))
         lines.append("")
+        if title == "model-fleet:models[]":
+            lines += ["#### `model-fleet:models[]` as a catalog item", "", *TABLE_HEAD]
+            lines += [_row(*row) for row in catalog.REFERENCE_ITEM_ROWS] + [""]
         queue = nested + queue
     lines.append(END)
     return "\n".join(lines)

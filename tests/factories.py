@@ -80,3 +80,18 @@ def write_stack(project_dir: Path, raw: dict, name: str = "dev", extra: dict | N
     path = project_dir / f"Pulumi.{name}.yaml"
     path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
     return path
+
+
+def catalog_entry(name: str = "qwen3-coder-30b", **overrides: Any) -> dict:
+    """A catalog entry: an entry without its name, which is the catalog's key."""
+    body = entry(name, **overrides)
+    del body["name"]
+    return body
+
+
+def write_project(project_dir: Path, catalog: dict) -> Path:
+    """Pulumi.yaml with `model-fleet:catalog` in the structured form every stack inherits."""
+    path = project_dir / "Pulumi.yaml"
+    document = {"name": "model-fleet", "runtime": "python", "config": {"model-fleet:catalog": {"value": catalog}}}
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path

@@ -89,11 +89,11 @@ class Logs(logging.Handler):
         return [r.getMessage() for r in self.records if r.levelno == level]
 
 
-def install(preview: bool = False) -> tuple[RecordingMonitor, Logs]:
+def install(preview: bool = False, stack: str = "dev") -> tuple[RecordingMonitor, Logs]:
     monitor = RecordingMonitor()
     logs = Logs()
     logger = logging.getLogger(f"pulumi-mocks-{id(monitor)}")
     logger.setLevel(logging.DEBUG)
     logger.addHandler(logs)
-    pulumi.runtime.set_mocks(monitor.mocks, project="model-fleet", stack="dev", preview=preview, logger=logger, monitor=monitor)
+    pulumi.runtime.set_mocks(monitor.mocks, project="model-fleet", stack=stack, preview=preview, logger=logger, monitor=monitor)
     return monitor, logs

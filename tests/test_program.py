@@ -12,27 +12,30 @@ import pytest
 import yaml
 
 from tests import pulumi_mocks
-from tests.factories import entry, stack, write_stack
+from tests.factories import catalog_entry, entry, stack, write_project, write_stack
 
 pytestmark = pytest.mark.mocks
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def engine_config(stack_file: Path) -> dict[str, str]:
-    """Config as the engine hands it to a program: every value a string, objects as JSON."""
-    config = yaml.safe_load(stack_file.read_text())["config"]
+def engine_config(project: Path, stack: str = "dev") -> dict[str, str]:
+    """Config as the engine hands it to a program: the project's `value:`s from Pulumi.yaml, each
+    replaced by the stack file's key of the same name; every value a string, objects as JSON."""
+    project_config = yaml.safe_load((project / "Pulumi.yaml").read_text()).get("config") or {}
+    config = {k: v["value"] for k, v in project_config.items()}
+    config.update(yaml.safe_load((project / f"Pulumi.{stack}.yaml").read_text())["config"])
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
 
 
-def run_program(project: Path, preview: bool = True, monitors: list | None = None, values: dict | None = None):
-    """Run the program with the stack file's config (or `values`); returns (monitor, logs, exports).
+def run_program(project: Path, preview: bool = True, monitors: list | None = None, values: dict | None = None, stack: str = "dev"):
+    """Run the program with the project's and stack file's config (or `values`); returns (monitor, logs, exports).
 
     `monitors` receives the monitor even when the program fails.
     """
-    monitor, logs = pulumi_mocks.install(preview=preview)
+    monitor, logs = pulumi_mocks.install(preview=preview, stack=stack)
     if monitors is not None:
         monitors.append(monitor)
-    pulumi.runtime.set_all_config(values if values is not None else engine_config(project / "Pulumi.dev.yaml"))
+    pulumi.runtime.set_all_config(values if values is not None else engine_config(project, stack))
     exports: dict = {}
     original_export = pulumi.export
     pulumi.export = lambda name, value: exports.__setitem__(name, value)
@@ -52,8 +55,8 @@ def run_program(project: Path, preview: bool = True, monitors: list | None = Non
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    shutil.copy(ROOT / "__main__.py", tmp_path / "__main__.py")
-    shutil.copy(ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
+    for name in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path
 
 
@@ -125,7 +128,7 @@ def test_plaintext_token_in_the_stack_file_stops_the_program(project):
 
 
 def test_unreadable_stack_file_is_a_report_not_a_traceback(project):
-    values = engine_config(project / "Pulumi.dev.yaml")
+    values = engine_config(project)
     (project / "Pulumi.dev.yaml").write_text("config:\n  model-fleet:models: [\n")
 
     monitors: list = []
@@ -228,3 +231,26 @@ def test_a_tampered_record_of_rendered_files_stops_the_program_before_any_resour
     assert f"{str(victim)!r} is not a file name model-fleet writes; nothing was touched" in str(caught.value)
     assert victim.read_text() == "mine\n"
     assert monitors[0].registered == []
+
+
+def test_a_stack_mixing_full_entries_and_catalog_items_declares_each(project):
+    write_project(project, {"qwen3-coder-30b": catalog_entry()})
+    renamed_args = ["-c", "vllm serve Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8 --served-model-name qwen-small"]
+    # qwen-small runs on CPU (gpu removed with null), so the fleet fits the inventory's 3 GPUs.
+    items = [
+        entry("full-model", **{"deployment_config.enable_autoscaling": False}),
+        {"catalog": "qwen3-coder-30b", "deployment_config": {"autoscaling_config": {"min_replicas": 2}}},
+        {"catalog": "qwen3-coder-30b", "name": "qwen-small", "display_name": "Qwen small", "description": None,
+         "requirements": {"gpu": None}, "deployment_config": {"args": renamed_args, "enable_autoscaling": False, "gpu_count": 0, "replicas": 3}},
+    ]
+    write_stack(project, stack(*items, docs={"enabled": False}))
+
+    monitor, _, exports = run_program(project)
+
+    assert sorted(r.name for r in monitor.of_type("model-fleet:index:ModelDeployment")) == ["full-model", "qwen-small", "qwen3-coder-30b"]
+    autoscaler = monitor.one("kubernetes:autoscaling.aibrix.ai/v1alpha1:PodAutoscaler")
+    assert autoscaler.name == "qwen3-coder-30b-podautoscaler" and autoscaler.inputs["spec"]["minReplicas"] == 2
+    deployments = {r.name.removesuffix("-deployment"): r for r in monitor.of_type("kubernetes:apps/v1:Deployment")}
+    assert deployments["qwen-small"].inputs["spec"]["replicas"] == 3
+    assert deployments["qwen-small"].inputs["spec"]["template"]["spec"]["containers"][0]["args"] == renamed_args
+    assert exports["models"]["qwen-small"]["served_model_name"] == "qwen-small"

@@ -92,9 +92,9 @@ def test_adding_changing_and_removing_a_model_gives_exactly_those_steps(pulumi, 
     pulumi("up", "--yes", "--non-interactive")
 
     def change(models: list) -> None:
-        added = json.loads(json.dumps(models[2]))
-        added["name"] = added["display_name"] = "bge-small"
-        added["deployment_config"]["args"] = ["--served-model-name", "bge-small", "--task", "embed"]
+        # The catalog's bge-m3 served a second time under another name, an override, a removal.
+        added = {"catalog": "bge-m3", "name": "bge-small", "display_name": "bge-small"}
+        added["deployment_config"] = {"args": ["--served-model-name", "bge-small", "--task", "embed"]}
         models[0]["deployment_config"]["image"] = "registry.menlo.ai/dockerhub/vllm/vllm-openai:v0.10.3"
         del models[1]
         models.append(added)
@@ -110,16 +110,14 @@ def test_adding_changing_and_removing_a_model_gives_exactly_those_steps(pulumi, 
 
 def test_invalid_config_fails_the_preview_with_the_seed_message_and_touches_no_file(pulumi, project):
     def wrong_name(models: list) -> None:
-        models[0]["deployment_config"]["args"][1] = models[0]["deployment_config"]["args"][1].replace(
-            "--served-model-name qwen3-coder-30b", "--served-model-name wrong-name"
-        )
+        models[0]["deployment_config"]["args"] = ["-c", "vllm serve Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8 --served-model-name wrong-name"]
 
     edit_models(project, wrong_name)
     before = {p: p.stat().st_mtime_ns for p in project.rglob("*") if p.is_file() and ".venv" not in p.parts}
     result = pulumi("preview", "--non-interactive", check=False)
     assert result.returncode != 0
     assert (
-        "models[0] (qwen3-coder-30b) deployment_config.args: --served-model-name 'wrong-name' must match model name "
+        "models[0] (catalog qwen3-coder-30b) deployment_config.args: --served-model-name 'wrong-name' must match model name "
         "'qwen3-coder-30b' (required by Aibrix for autoscaling)" in result.stdout + result.stderr
     )
     after = {p: p.stat().st_mtime_ns for p in project.rglob("*") if p.is_file() and ".venv" not in p.parts}

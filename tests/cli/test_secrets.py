@@ -38,9 +38,14 @@ def every_file_text(root: Path) -> str:
 
 def load_like_the_program(project: Path, cli_json: str) -> config.LoadedStack:
     """What __main__.load does with the engine's config, fed with the CLI's printout instead."""
-    file_config = config.read_stack_file(config.stack_file(project, "dev"))
+    files = config.read_stack(project, "dev")
     raw = pulumi_config.raw_from_cli_json(json.loads(cli_json))
-    return config.load(config.mark_secrets(raw, config.model_fleet_section(file_config)), source="Pulumi.dev.yaml")
+    return config.load(
+        config.mark_secrets(raw, config.model_fleet_section(files.stack_config)),
+        source=files.source,
+        extra_problems=files.token_problems,
+        catalog_source=files.catalog_source,
+    )
 
 
 def test_a_token_set_with_secret_is_accepted_and_its_ciphertext_shown_nowhere(pulumi, dev, tmp_path):
@@ -71,7 +76,7 @@ def test_a_token_set_with_plaintext_is_refused_pointing_to_secret(pulumi, dev, t
         assert result.returncode == 1
         assert result.stderr.splitlines()[:2] == [
             "Pulumi.dev.yaml: 1 problem found; nothing was changed",
-            "  - models[0] (qwen3-coder-30b) deployment_config.hugging_face_token: plaintext Hugging Face token in Pulumi.dev.yaml; remove it "
+            "  - models[0] (catalog qwen3-coder-30b) deployment_config.hugging_face_token: plaintext Hugging Face token in Pulumi.dev.yaml; remove it "
             "and store it encrypted with "
             "`pulumi config set --secret --path 'model-fleet:models[0].deployment_config.hugging_face_token' <token>`",
         ]
@@ -125,3 +130,25 @@ def test_a_secret_extra_env_value_is_accepted_and_reaches_the_loader_as_a_secret
     plain, secret = loaded.spec.models[0].deployment_config.extra_env
     assert not plain.is_secret and plain.value == "0"
     assert secret.is_secret and secret.value.get_secret_value() == "wandb-secret-value-42"
+
+
+def test_the_project_catalog_reaches_every_stack_and_a_stack_catalog_replaces_it(pulumi, dev):
+    """Pulumi itself hands the structured `value:` of Pulumi.yaml's model-fleet:catalog to the stack."""
+    shown = json.loads(pulumi("config", "--json", "--show-secrets").stdout)
+    assert sorted(shown["model-fleet:catalog"]["objectValue"]) == ["bge-m3", "mistral-nemo-instruct-2407", "qwen3-coder-30b"]
+    loaded = load_like_the_program(dev, json.dumps(shown))
+    assert [m.name for m in loaded.spec.models] == ["qwen3-coder-30b", "mistral-nemo-instruct-2407", "bge-m3"]
+
+    own = {"qwen3-coder-30b": shown["model-fleet:catalog"]["objectValue"]["qwen3-coder-30b"]}
+    stack_file = dev / "Pulumi.dev.yaml"
+    text = stack_file.read_text()
+    stack_file.write_text(text.replace("config:\n", f"config:\n  model-fleet:catalog: {json.dumps(own)}\n", 1))
+    shown = json.loads(pulumi("config", "--json", "--show-secrets").stdout)
+    assert sorted(shown["model-fleet:catalog"]["objectValue"]) == ["qwen3-coder-30b"]
+    result = python_m("components", "check", "--stack", "dev", "--project-dir", str(dev))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[:3] == [
+        "Pulumi.dev.yaml: 2 problems found; nothing was changed",
+        "  - models[1] catalog: 'mistral-nemo-instruct-2407' is not an entry of the catalog in Pulumi.dev.yaml",
+        "  - models[2] catalog: 'bge-m3' is not an entry of the catalog in Pulumi.dev.yaml",
+    ]

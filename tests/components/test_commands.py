@@ -57,10 +57,9 @@ def test_models_lists_the_stacks_models(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["dev", "staging", "prod"])
 def test_committed_stack_files_are_valid(name):
-    path = config.stack_file(ROOT, name)
-    raw = config.read_stack_file(path)
-    assert config.plaintext_token_problems(raw, path.name) == []
-    parsed = config._parse(config.model_fleet_section(raw))
+    files = config.read_stack(ROOT, name)
+    assert files.token_problems == []
+    parsed = config._parse(config.model_fleet_section(files.config), files.catalog_source, files.source)
     assert parsed.problems == []
     assert len(parsed.spec.models) >= 2
 
@@ -70,10 +69,10 @@ def test_dev_stack_passes_the_preflight_with_its_inventory():
     # The deployment API's example keeps its cache on a ReadWriteOnce claim while autoscaling, and
     # the docs walk-through's model is served under its Hugging Face ID: both are warned about.
     assert loaded.facts.source == "inventory" and loaded.warnings == [
-        "models[0] (qwen3-coder-30b) deployment_config.pvc_access_mode: ReadWriteOnce: of the up to 8 replicas, "
+        "models[0] (catalog qwen3-coder-30b) deployment_config.pvc_access_mode: ReadWriteOnce: of the up to 8 replicas, "
         "pods scheduled on another node than the first cannot mount the cache claim and stay Pending; "
         "use ReadWriteMany to scale across nodes",
-        "models[1] (mistral-nemo-instruct-2407) deployment_config.args: no --served-model-name: clients must call "
+        "models[1] (catalog mistral-nemo-instruct-2407) deployment_config.args: no --served-model-name: clients must call "
         "the model by 'mistralai/Mistral-Nemo-Instruct-2407', which the AIBrix gateway cannot route (it routes by "
         "the label model.aibrix.ai/name 'mistral-nemo-instruct-2407', and a label cannot hold '/'); "
         "add '--served-model-name mistral-nemo-instruct-2407' to your vLLM command",

@@ -33,7 +33,8 @@ def render(project: Path, *args: str) -> int:
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    shutil.copy(ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path
 
 

@@ -464,8 +464,8 @@ def test_a_run_that_fails_lets_the_next_one_write(tmp_path, capsys):
 def test_the_pulumi_program_takes_the_same_lock(tmp_path):
     from tests.test_program import run_program
 
-    shutil.copy(ROOT / "__main__.py", tmp_path / "__main__.py")
-    shutil.copy(ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
+    for name in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
     spec = config.load_stack_file(tmp_path, "dev").spec
     held = writer.plan_for_writing(spec, writer.docs_root(spec, tmp_path))
 
