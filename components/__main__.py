@@ -84,9 +84,10 @@ def explain(args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=2))
         return 0
     print(f"{args.explain}: {files.source} {label}")
-    width = max(len(f"{p}: {json.dumps(v)}") for p, v, _ in rows)
+    # The source first: a value (a vLLM command line) can be as wide as the terminal.
+    width = max(len(source) for _, _, source in rows)
     for path, value, source in rows:
-        print(f"  {f'{path}: {json.dumps(value)}':<{width}}  {source}")
+        print(f"  {source:<{width}}  {path}: {json.dumps(value)}")
     for path in item.removed:
         print(f"  {path}: removed by {files.source}")
     return 0

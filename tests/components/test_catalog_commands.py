@@ -139,12 +139,12 @@ def test_explain_says_where_each_value_of_the_merged_entry_comes_from(project, c
     assert run(project, "models", "--stack", "prod", "--explain", "qwen3-coder-30b") == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "qwen3-coder-30b: Pulumi.prod.yaml models[0] (catalog qwen3-coder-30b)"
-    rows = {line.split(":")[0].strip(): line.split()[-1] for line in out[1:]}
-    assert rows["deployment_config.autoscaling_config.min_replicas"] == "Pulumi.prod.yaml"
-    assert rows["deployment_config.tolerations"] == "Pulumi.prod.yaml"
-    assert rows["deployment_config.autoscaling_config.max_replicas"] == "(Pulumi.yaml)"
-    image = next(line for line in out if line.startswith("  deployment_config.image:"))
-    assert image.split() == ["deployment_config.image:", '"registry.menlo.ai/dockerhub/vllm/vllm-openai:v0.10.2"', "catalog", "qwen3-coder-30b", "(Pulumi.yaml)"]
+    catalog_source = "catalog qwen3-coder-30b (Pulumi.yaml)"
+    stack_source = f"{'Pulumi.prod.yaml':<{len(catalog_source)}}"
+    assert f"  {stack_source}  deployment_config.autoscaling_config.min_replicas: 2" in out
+    assert f"  {stack_source}  deployment_config.tolerations: " + '[{"key": "dedicated", "operator": "Equal", "value": "llm", "effect": "NoSchedule"}]' in out
+    assert f"  {catalog_source}  deployment_config.autoscaling_config.max_replicas: 8" in out
+    assert f'  {catalog_source}  deployment_config.image: "registry.menlo.ai/dockerhub/vllm/vllm-openai:v0.10.2"' in out
 
     assert run(project, "models", "--stack", "prod", "--explain", "qwen3-coder-30b", "--json") == 0
     document = json.loads(capsys.readouterr().out)
