@@ -7,6 +7,7 @@ read as the words vLLM receives: the script split as the shell splits it, a plai
 
 from __future__ import annotations
 
+import functools
 import shlex
 from dataclasses import dataclass
 
@@ -77,7 +78,14 @@ def _serve_positional(tokens: list[str]) -> str | None:
 
 
 def parse(command: list[str], args: list[str]) -> VllmCommandLine:
-    tokens = _tokens(command, args)
+    return _parse(tuple(command), tuple(args))
+
+
+# Validation, the docs and the stack's outputs all read each entry's command line: it is split
+# (shlex, slow) once per distinct command line. Errors are not cached and raise again.
+@functools.lru_cache(maxsize=4096)
+def _parse(command: tuple[str, ...], args: tuple[str, ...]) -> VllmCommandLine:
+    tokens = _tokens(list(command), list(args))
     return VllmCommandLine(
         served_model_name=_flag(tokens, "--served-model-name"),
         model=_flag(tokens, "--model") or _serve_positional(tokens),
