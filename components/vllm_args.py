@@ -8,6 +8,7 @@ read as the words vLLM receives: the script split as the shell splits it, a plai
 from __future__ import annotations
 
 import functools
+import re
 import shlex
 from dataclasses import dataclass
 
@@ -28,6 +29,9 @@ class VllmCommandLine:
 
 
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh"})
+# shlex.split's white space and the characters that make it do more than split at it.
+_SHELL_WORD = re.compile(r"[^ \t\r\n]+")
+_SHELL_QUOTING = re.compile(r"[\"'\\]")
 
 
 def _tokens(command: list[str], args: list[str]) -> list[str]:
@@ -43,9 +47,13 @@ def _tokens(command: list[str], args: list[str]) -> list[str]:
         return argv
     if options >= len(argv):
         raise VllmArgsError(f"{argv[0]} -c is given no command line")
+    script = argv[options]  # arguments after the script are its $0, $1...: not vLLM's
+    if not _SHELL_QUOTING.search(script):
+        # Without quotes or backslashes the shell's split is the split at its white space,
+        # which shlex (slow, a character at a time) would find too.
+        return _SHELL_WORD.findall(script)
     try:
-        # Arguments after the script are its $0, $1...: not vLLM's.
-        return shlex.split(argv[options])
+        return shlex.split(script)
     except ValueError as err:
         raise VllmArgsError(f"cannot read the shell command line: {err}") from err
 
