@@ -53,6 +53,9 @@ def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
     """(line, level, text) of every heading outside fenced code blocks."""
     found, in_fence = [], False
     for i, line in enumerate(lines):
+        # Most lines of a long page are entries: only a line starting with one of these can matter.
+        if not line.startswith(("#", "```", "~~~")):
+            continue
         if FENCE.match(line):
             in_fence = not in_fence
         elif not in_fence and (match := HEADING.match(line.rstrip("\n"))):
