@@ -77,7 +77,7 @@ def stat_floor(project: Path) -> Callable[[], Any]:
     return lambda: len([os.stat(p) for p in paths])
 
 
-def _program(project: Path, directory: Path, values: dict[str, str]) -> Callable[[], Any]:
+def _program(directory: Path, values: dict[str, str]) -> Callable[[], Any]:
     import importlib
 
     from tests.test_program import run_program
@@ -101,7 +101,7 @@ def program(project: Path) -> Callable[[], Any]:
     """The Pulumi program (__main__.py) under the project's mocks, as tests/test_program.py runs it."""
     from tests.test_program import engine_config
 
-    return _program(project, project, engine_config(project / f"Pulumi.{STACK}.yaml"))
+    return _program(project, engine_config(project / f"Pulumi.{STACK}.yaml"))
 
 
 def program_floor(project: Path) -> Callable[[], Any]:
@@ -109,7 +109,7 @@ def program_floor(project: Path) -> Callable[[], Any]:
     from bench import program_floor as floor
 
     floor.prepare(project, STACK)
-    return _program(project, floor.write_program(project), {})
+    return _program(floor.write_program(project), {})
 
 
 STEPS: dict[str, Callable[[Path], Callable[[], Any]]] = {
