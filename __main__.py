@@ -122,7 +122,8 @@ def main() -> None:
     if manifests is not None:
         write_manifests(manifests)
 
-    pulumi.export("models", pulumi.Output.all(*[d.details for d in deployments]).apply(lambda items: {i["name"]: i for i in items}))
+    statuses = pulumi.Output.all(*[d.status for d in deployments])
+    pulumi.export("models", statuses.apply(lambda each: {d.fields["name"]: d.report(s) for d, s in zip(deployments, each)}))
     pulumi.export("cluster_status", loaded.facts.status())
 
 

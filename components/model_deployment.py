@@ -115,6 +115,12 @@ class ModelDeployment(pulumi.ComponentResource):
                 after = [self.deployment] if kind == "PodAutoscaler" else []
                 _custom_resource(resource_name, manifest, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=after)))
 
-        details = model_details(entry, namespace)
-        self.details = self.deployment.status.apply(lambda status: {**details, "status": _status(status)})
+        self.fields = model_details(entry, namespace)
+        self.status = self.deployment.status.apply(_status)
+        self.details = self.status.apply(self.report)
         self.register_outputs({"details": self.details})
+
+    def report(self, status: str) -> dict:
+        """The model's details with its status. Outputs of plain strings are what the stack's export
+        should combine: Pulumi unwraps a dict inside an Output one value at a time, each an Output."""
+        return {**self.fields, "status": status}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -143,11 +144,18 @@ def min_replicas(entry: ModelEntry) -> int:
     return config.autoscaling_config.min_replicas if config.enable_autoscaling else config.replicas
 
 
-def _check_requested_gpus(entry: ModelEntry, label: str, candidates: list[GPUNode], checked: Findings) -> None:
+def _placement(candidates: tuple[GPUNode, ...], requested: int) -> tuple[int, GPUNode | None]:
+    """The most GPUs on one candidate node, and the candidate whose GPUs hold the most memory each
+    among those with `requested` GPUs (None when none has)."""
+    largest = max((n.gpu_count for n in candidates), default=0)
+    able = [n for n in candidates if n.gpu_count >= requested]
+    return largest, max(able, key=per_gpu_memory) if able else None
+
+
+def _check_requested_gpus(entry: ModelEntry, label: str, largest: int, best: GPUNode | None, checked: Findings) -> None:
     """The pod's `gpu_count` must fit on one node (it would stay Pending forever otherwise), and the
     GPUs it gets there should hold the model's `min_vram`."""
     requested = entry.deployment_config.gpu_count
-    largest = max((n.gpu_count for n in candidates), default=0)
     if requested > largest:
         checked.problems.append(
             Problem(
@@ -160,7 +168,6 @@ def _check_requested_gpus(entry: ModelEntry, label: str, candidates: list[GPUNod
     gpu = entry.requirements.gpu
     if gpu is None:
         return
-    best = max((n for n in candidates if n.gpu_count >= requested), key=per_gpu_memory)
     held = per_gpu_memory(best) * requested
     if held < quantity_value(gpu.min_vram):
         checked.warnings.append(
@@ -181,6 +188,16 @@ def check(spec: StackSpec, facts: ClusterFacts, labels: list[str]) -> Findings:
     if not facts.has_crd(SERVICE_MONITOR_CRD):
         checked.warnings.append(f"{SERVICE_MONITOR_CRD} not installed: no ServiceMonitor declared")
 
+    # A fleet repeats a few requirements many times: the nodes that answer each are found once,
+    # so the checks take one pass over the nodes per distinct requirement, not per model.
+    @functools.cache
+    def fitting_nodes(min_gpus: int, min_vram: str) -> tuple[GPUNode, ...]:
+        return tuple(n for n in facts.gpu_nodes if node_fits(n, min_gpus, min_vram))
+
+    @functools.cache
+    def placement(min_gpus: int, min_vram: str, requested: int) -> tuple[int, GPUNode | None]:
+        return _placement(fitting_nodes(min_gpus, min_vram) or facts.gpu_nodes, requested)
+
     for entry, label in zip(spec.models, labels):
         config = entry.deployment_config
         if config.enable_autoscaling and not facts.has_crd(AIBRIX_CRD):
@@ -188,8 +205,7 @@ def check(spec: StackSpec, facts: ClusterFacts, labels: list[str]) -> Findings:
                 Problem(f"{label} deployment_config.enable_autoscaling", "aibrix CRD not found - required for model deployment")
             )
         min_gpus, min_vram = gpu_floor(entry)
-        fitting = [n for n in facts.gpu_nodes if node_fits(n, min_gpus, min_vram)]
-        if min_gpus > 0 and not fitting:
+        if min_gpus > 0 and not fitting_nodes(min_gpus, min_vram):
             checked.problems.append(
                 Problem(
                     f"{label} requirements.gpu",
@@ -197,7 +213,7 @@ def check(spec: StackSpec, facts: ClusterFacts, labels: list[str]) -> Findings:
                 )
             )
         elif config.gpu_count > 0:
-            _check_requested_gpus(entry, label, fitting or list(facts.gpu_nodes), checked)
+            _check_requested_gpus(entry, label, *placement(min_gpus, min_vram, config.gpu_count), checked)
 
     demand = [(e.name, min_replicas(e), e.deployment_config.gpu_count) for e in spec.models]
     needed = sum(replicas * gpus for _, replicas, gpus in demand)

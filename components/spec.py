@@ -7,6 +7,7 @@ real deployment needs are added with defaults and described where they are decla
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import os
@@ -58,10 +59,17 @@ KUBERAY_CRD = "rayclusters.ray.io"
 ENVOY_GATEWAY_CRD = "gatewayclasses.gateway.networking.k8s.io"
 
 
+@functools.lru_cache(maxsize=4096)
+def quantity_value(value: str) -> Decimal:
+    # A fleet repeats a few quantities thousands of times (requests, node VRAM in every capacity
+    # check), and Kubernetes' parser is slow; a Decimal is immutable, so one value serves all.
+    return parse_quantity(value)
+
+
 def _quantity(value: str) -> str:
     # The API server's grammar, matched whole: parse_quantity alone takes " 2", "2\n", "inf" and "NaN".
     try:
-        ok = QUANTITY.fullmatch(value) is not None and parse_quantity(value).is_finite()
+        ok = QUANTITY.fullmatch(value) is not None and quantity_value(value).is_finite()
     except (ValueError, ArithmeticError):
         ok = False
     if not ok:
@@ -70,13 +78,13 @@ def _quantity(value: str) -> str:
 
 
 def _positive_quantity(value: str) -> str:
-    if parse_quantity(_quantity(value)) <= 0:
+    if quantity_value(_quantity(value)) <= 0:
         raise ValueError(f"{value!r} must be greater than 0")
     return value
 
 
 def _non_negative_quantity(value: str) -> str:
-    if parse_quantity(_quantity(value)) < 0:
+    if quantity_value(_quantity(value)) < 0:
         raise ValueError(f"{value!r} must not be negative")
     return value
 
@@ -209,10 +217,6 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def quantity_value(value: str) -> Decimal:
-    return parse_quantity(value)
 
 
 class Strict(BaseModel):

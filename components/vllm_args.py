@@ -7,6 +7,7 @@ read as the words vLLM receives: the script split as the shell splits it, a plai
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from dataclasses import dataclass
@@ -54,6 +55,9 @@ def token_count(value: str) -> int:
 
 
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh"})
+# shlex.split's white space and the characters that make it do more than split at it.
+_SHELL_WORD = re.compile(r"[^ \t\r\n]+")
+_SHELL_QUOTING = re.compile(r"[\"'\\]")
 
 
 def _tokens(command: list[str], args: list[str]) -> list[str]:
@@ -69,9 +73,13 @@ def _tokens(command: list[str], args: list[str]) -> list[str]:
         return argv
     if options >= len(argv):
         raise VllmArgsError(f"{argv[0]} -c is given no command line")
+    script = argv[options]  # arguments after the script are its $0, $1...: not vLLM's
+    if not _SHELL_QUOTING.search(script):
+        # Without quotes or backslashes the shell's split is the split at its white space,
+        # which shlex (slow, a character at a time) would find too.
+        return _SHELL_WORD.findall(script)
     try:
-        # Arguments after the script are its $0, $1...: not vLLM's.
-        return shlex.split(argv[options])
+        return shlex.split(script)
     except ValueError as err:
         raise VllmArgsError(f"cannot read the shell command line: {err}") from err
 
@@ -114,7 +122,14 @@ def _max_model_len(tokens: list[str]) -> int | None:
 
 
 def parse(command: list[str], args: list[str]) -> VllmCommandLine:
-    tokens = _tokens(command, args)
+    return _parse(tuple(command), tuple(args))
+
+
+# Validation, the docs and the stack's outputs all read each entry's command line: it is split
+# (shlex, slow) once per distinct command line. Errors are not cached and raise again.
+@functools.lru_cache(maxsize=4096)
+def _parse(command: tuple[str, ...], args: tuple[str, ...]) -> VllmCommandLine:
+    tokens = _tokens(list(command), list(args))
     return VllmCommandLine(
         served_model_name=_flag(tokens, "--served-model-name"),
         model=_flag(tokens, "--model") or _serve_positional(tokens),

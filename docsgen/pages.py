@@ -74,7 +74,8 @@ def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
     return [
         (i, len(match["level"]), match["text"])
         for i, line in _outside_fences(lines)
-        if (match := HEADING.match(line.rstrip("\n")))
+        # Most lines of a long page are entries: the cheap test spares them the heading pattern.
+        if line.startswith("#") and (match := HEADING.match(line.rstrip("\n")))
     ]
 
 

@@ -34,6 +34,8 @@ ENV = jinja2.Environment(
     lstrip_blocks=True,
     autoescape=False,
     finalize=_require_escaped,
+    # The templates ship with the package: each is compiled once, never checked again on disk.
+    auto_reload=False,
 )
 
 

@@ -182,15 +182,20 @@ def _check_inside(root: Path, paths: Iterable[Path]) -> None:
     """Every path, links followed, stays inside the docs root: a link must not carry a write out of it."""
     real_root = os.path.realpath(root)
     paths = list(paths)
-    problems, outside = [], set()
+    problems, real_dirs = [], {}
     for directory in sorted({p.parent for p in paths}):
-        real = os.path.realpath(root / directory)
+        real_dirs[directory] = real = os.path.realpath(root / directory)
         if not _within(real, real_root):
             problems.append(Problem(str(directory), f"resolves to {real}, outside the docs root {real_root}"))
-            outside.add(directory)
     for path in paths:
-        real = os.path.realpath(root / path)
-        if path.parent not in outside and not _within(real, real_root):
+        real_dir = real_dirs[path.parent]
+        if not _within(real_dir, real_root):
+            continue
+        # A file that is not a link resolves to its name in its resolved directory: one lstat
+        # instead of one per component of the path.
+        full = os.path.join(real_dir, path.name)
+        real = os.path.realpath(full) if os.path.islink(full) else full
+        if not _within(real, real_root):
             problems.append(Problem(str(path), f"resolves to {real}, outside the docs root {real_root}"))
     if problems:
         raise ConfigError(problems, source="docs")

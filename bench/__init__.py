@@ -1,0 +1,1 @@
+"""Benchmarks at fleet scale (`python -m bench`) and the long fuzz campaign (bench/fuzz.py)."""

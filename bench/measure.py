@@ -1,0 +1,81 @@
+"""One timed sample of a step, in a child process of its own.
+
+Each sample starts a fresh interpreter, so caches, imports and memory of one step never help or
+burden another; the child imports what the step needs, prepares its input, then times the step
+alone and reports its wall time and its peak RSS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class StepFailed(Exception):
+    pass
+
+
+@dataclass
+class Sample:
+    seconds: float
+    peak_rss_mb: float
+    facts: dict
+
+
+@dataclass
+class Summary:
+    median: float
+    min: float
+    max: float
+    peak_rss_mb: float
+    facts: dict = field(default_factory=dict)
+
+
+def sample(step: str, project: Path) -> Sample:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.measure", step, str(project)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise StepFailed(f"{step} on {project} failed (exit {done.returncode}):\n{done.stderr.strip()}")
+    report = json.loads(done.stdout.splitlines()[-1])
+    return Sample(report["seconds"], report["peak_rss_mb"], report["facts"])
+
+
+def summary(step: str, project: Path, runs: int) -> Summary:
+    samples = [sample(step, project) for _ in range(runs)]
+    times = [s.seconds for s in samples]
+    return Summary(
+        statistics.median(times), min(times), max(times), max(s.peak_rss_mb for s in samples), samples[-1].facts
+    )
+
+
+def _child(step: str, project: Path) -> None:
+    from bench import steps
+
+    run = steps.STEPS[step](project)
+    # What the commands print would mix with the report.
+    with contextlib.redirect_stdout(io.StringIO()) as printed, contextlib.redirect_stderr(io.StringIO()) as errors:
+        start = time.perf_counter()
+        outcome = run()
+        seconds = time.perf_counter() - start
+    facts = steps.facts(step, outcome, printed.getvalue(), errors.getvalue())
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_kib / 1024, "facts": facts}))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    _child(sys.argv[1], Path(sys.argv[2]))
