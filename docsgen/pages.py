@@ -25,7 +25,7 @@ SECTIONS = ("Python", "CLI")
 ENTRY_HEADER = re.compile(r'^\?\?\?\+? example "(?P<title>[^"]*)"\s*$')
 INCLUDE = re.compile(r"""--8<--\s+['"](?P<path>[^'"]+)['"]""")
 HEADING = re.compile(r"^(?P<level>#{1,6})\s+(?P<text>.*?)\s*#*\s*$")
-FENCE = re.compile(r"^(```|~~~)")
+FENCES = ("```", "~~~")  # a line starting with one opens or closes a fenced block
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def _outside_fences(lines: list[str]) -> Iterator[tuple[int, str]]:
     """(index, line) of every line outside fenced code blocks, fences excluded."""
     in_fence = False
     for i, line in enumerate(lines):
-        if FENCE.match(line):
+        if line.startswith(FENCES):
             in_fence = not in_fence
         elif not in_fence:
             yield i, line
