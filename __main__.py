@@ -7,7 +7,7 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import config, manifest_files
+from components import collector, config, manifest_files
 from components.manifests import namespace as namespace_manifest
 from components.model_deployment import ModelDeployment
 from components.problems import ConfigError
@@ -81,6 +81,7 @@ def write_manifests(plan: manifest_files.Plan) -> None:
 
 
 def main() -> None:
+    collector.tune()
     loaded = load()
     spec = loaded.spec
     # Planned before any resource is declared, so a docs conflict or a tampered record of

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import runpy
 import shutil
@@ -11,6 +12,7 @@ import pulumi
 import pytest
 import yaml
 
+from components import collector
 from tests import pulumi_mocks
 from tests.factories import catalog_entry, entry, stack, write_project, write_stack
 
@@ -45,11 +47,15 @@ def run_program(project: Path, preview: bool = True, monitors: list | None = Non
         runpy.run_path(str(project / "__main__.py"), run_name="__main__")
         return pulumi.Output.all(**exports).apply(lambda resolved: exports.update(resolved))
 
+    # The program tunes the garbage collector of its process (components/collector.py); the
+    # test process gets its own thresholds back.
+    thresholds = gc.get_threshold()
     try:
         run()
     finally:
         pulumi.export = original_export
         pulumi.runtime.set_all_config({})
+        gc.set_threshold(*thresholds)
     return monitor, logs, exports
 
 
@@ -254,3 +260,17 @@ def test_a_stack_mixing_full_entries_and_catalog_items_declares_each(project):
     assert deployments["qwen-small"].inputs["spec"]["replicas"] == 3
     assert deployments["qwen-small"].inputs["spec"]["template"]["spec"]["containers"][0]["args"] == renamed_args
     assert exports["models"]["qwen-small"]["served_model_name"] == "qwen-small"
+
+
+def test_the_program_registers_its_resources_with_the_collector_tuned(project, monkeypatch):
+    seen = []
+    register = pulumi_mocks.RecordingMonitor.RegisterResource
+    monkeypatch.setattr(
+        pulumi_mocks.RecordingMonitor, "RegisterResource", lambda self, request: seen.append(gc.get_threshold()) or register(self, request)
+    )
+    before = gc.get_threshold()
+
+    run_program(project)
+
+    assert len(seen) > 10 and set(seen) == {collector.THRESHOLDS}
+    assert gc.get_threshold() == before  # the harness gives the test process its own back
