@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -47,10 +48,34 @@ class ClusterError(Exception):
     """The control plane did not come up: a message naming the component and its log."""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PORT = 10_000
+
+
+def _free_ports(names: tuple[str, ...]) -> dict[str, int]:
+    """A distinct port for each name, free now and below the kernel's ephemeral range.
+
+    A port taken by binding to 0 comes from the ephemeral range, and so does the local port of
+    every outgoing connection: one the API server or a controller opens before the last
+    component starts (kwok, tens of seconds later) can take it first ("address already in use").
+    """
+    try:
+        below = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        below = 32768  # Linux's default lower bound
+    ports: dict[str, int] = {}
+    for port in random.sample(range(LOWEST_PORT, below), min(1000, below - LOWEST_PORT)):
+        if len(ports) == len(names):
+            break
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports[names[len(ports)]] = port
+    if len(ports) < len(names):
+        raise ClusterError(f"no {len(names)} free ports on 127.0.0.1 between {LOWEST_PORT} and {below}")
+    return ports
 
 
 def _die_with_parent() -> None:
@@ -285,7 +310,7 @@ class ControlPlane:
         for stale in ("etcd", "logs", "kubeconfigs", "cache"):
             shutil.rmtree(self.run_dir / stale, ignore_errors=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._save({"ports": {k: _free_port() for k in ("etcd", "etcd_peer", "apiserver", "kwok")}, "pids": {}})
+        self._save({"ports": _free_ports(("etcd", "etcd_peer", "apiserver", "kwok")), "pids": {}})
         with step(f"certificates and kubeconfigs in {self.run_dir}"):
             pki.create(self.pki)
             (self.run_dir / "kubeconfigs").mkdir(exist_ok=True)
