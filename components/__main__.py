@@ -12,13 +12,12 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 from pathlib import Path
 
 from components import catalog, config, inventory, manifest_files, preflight, promote, stack_diff
-from components.problems import ConfigError
+from components.problems import ConfigError, did_you_mean
 
 
 def _print_warnings(warnings: list[str]) -> None:
@@ -69,12 +68,10 @@ def models(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
 def explain(args: argparse.Namespace) -> int:
     """One served model's merged entry, each value with the file (and catalog entry) it came from."""
     files, resolution = config.resolve_stack(args.project_dir, args.stack)
-    items = {item.entry["name"]: item for item in resolution.items if isinstance(item.entry, dict) and isinstance(item.entry.get("name"), str)}
+    items = resolution.served()
     item = items.get(args.explain)
     if item is None:
-        close = difflib.get_close_matches(args.explain, list(items), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        print(f"{files.source} serves no model named {args.explain!r}{hint}", file=sys.stderr)
+        print(f"{files.source} serves no model named {args.explain!r}{did_you_mean(args.explain, list(items))}", file=sys.stderr)
         return 1
     rows = [(path, stack_diff.shown(value), source) for path, value, source in catalog.explained(item, resolution.catalog_file)]
     label = config.entry_label(item.index, item.entry, item.catalog)

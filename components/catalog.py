@@ -8,11 +8,10 @@ removes a key. Every value of the merged entry remembers where it was written, f
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.problems import Problem
+from components.problems import Problem, did_you_mean
 
 PROJECT_FILE = "Pulumi.yaml"
 CATALOG_KEY = "model-fleet:catalog"
@@ -58,6 +57,15 @@ class Resolution:
     catalog: dict[str, Any] = field(default_factory=dict)  # the whole catalog the stack sees
     used: dict[str, Any] = field(default_factory=dict)  # catalog entries the items name, in order of first use
 
+    def served(self) -> dict[str, Item]:
+        """The items by the name they serve, in the stack's order (entries not validated: one
+        without a string name serves nothing)."""
+        return {
+            item.entry["name"]: item
+            for item in self.items
+            if isinstance(item.entry, dict) and isinstance(item.entry.get("name"), str)
+        }
+
 
 def project_values(config: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
     """Pulumi.yaml's `config:` as the engine hands it to every stack: each key's `value:`.
@@ -91,10 +99,7 @@ def resolve(models: list[Any], catalog: Any, *, stack_file: str, catalog_file: s
             continue
         name = raw["catalog"]
         if not isinstance(name, str) or name not in catalog:
-            message = f"{name!r} is not an entry of the catalog in {catalog_file}"
-            close = difflib.get_close_matches(str(name), [str(k) for k in catalog], n=1)
-            if close:
-                message += f" (did you mean '{close[0]}'?)"
+            message = f"{name!r} is not an entry of the catalog in {catalog_file}{did_you_mean(str(name), [str(k) for k in catalog])}"
             problems.append(Problem(f"models[{index}] catalog", message))
             continue
         base = catalog[name]

@@ -8,7 +8,6 @@ on its own, then the rules across fields, across entries and against the cluster
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 import types
@@ -23,7 +22,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from components import catalog, docs_facts, k8s_names, preflight, vllm_args
 from components.manifests.deployment import TOKEN_ENV_NAMES
 from components.manifests.labels import OWN_LABEL_KEYS
-from components.problems import ConfigError, Findings, Problem
+from components.problems import ConfigError, Findings, Problem, did_you_mean
 from components.spec import MODEL_ID, SERVING_PORT, DeploymentConfig, ModelDocs, ModelEntry, Requirements, StackSpec
 
 NAMESPACE = "model-fleet"
@@ -271,8 +270,7 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 
 
 def _unknown_key(key: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
-    return f"unknown key '{key}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+    return f"unknown key '{key}'{did_you_mean(key, known)}"
 
 
 def _absent_problems(item: catalog.Item, label: str) -> list[Problem]:
@@ -450,11 +448,8 @@ def _parse(raw: dict[str, Any], catalog_file: str = catalog.PROJECT_FILE, stack_
         if key == "catalog":
             continue
         if key not in StackSpec.model_fields:
-            message = f"unknown key '{NAMESPACE}:{key}'"
-            close = difflib.get_close_matches(key, list(StackSpec.model_fields), n=1)
-            if close:
-                message += f" (did you mean '{NAMESPACE}:{close[0]}'?)"
-            problems.append(Problem(key, message))
+            hint = did_you_mean(key, list(StackSpec.model_fields), prefix=f"{NAMESPACE}:")
+            problems.append(Problem(key, f"unknown key '{NAMESPACE}:{key}'{hint}"))
         elif key != "models":
             # Each section alone: the others keep their defaults, so errors stay in this one.
             try:

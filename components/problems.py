@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
+
+
+def did_you_mean(word: str, known: list[str], prefix: str = "") -> str:
+    """` (did you mean '...'?)` naming the closest of `known` (written after `prefix`), or nothing."""
+    close = difflib.get_close_matches(word, known, n=1)
+    return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from components import atomic_files, catalog, config
-from components.problems import ConfigError, Problem
+from components.problems import ConfigError, Problem, did_you_mean
 from components.stack_diff import effective_entries
 
 # Scaling, node placement, the cluster's storage, secrets (each stack encrypts its own) and docs.
@@ -145,16 +145,13 @@ def promoted(project_dir: Path, from_stack: str, to_stack: str, names: list[str]
     """(stack file of B, its text now, its text promoted)."""
     from_files, from_resolution = config.resolve_stack(project_dir, from_stack, reveal=False)
     to_files, to_resolution = config.resolve_stack(project_dir, to_stack, reveal=False)
+    by_name, to_items = from_resolution.served(), to_resolution.served()
     served = effective_entries(from_resolution)
-    by_name = {item.entry["name"]: item for item in from_resolution.items if isinstance(item.entry, dict) and "name" in item.entry}
     to_entries = effective_entries(to_resolution)
-    to_index = {item.entry["name"]: item.index for item in to_resolution.items if isinstance(item.entry, dict) and "name" in item.entry}
     problems = []
     for name in names:
         if name not in served:
-            close = difflib.get_close_matches(name, list(served), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(Problem("--model", f"{from_files.source} serves no model named {name!r}{hint}"))
+            problems.append(Problem("--model", f"{from_files.source} serves no model named {name!r}{did_you_mean(name, list(served))}"))
     path = config.stack_file(project_dir, to_stack)
     text = path.read_text(encoding="utf-8")
     yaml = _round_trip()
@@ -164,8 +161,9 @@ def promoted(project_dir: Path, from_stack: str, to_stack: str, names: list[str]
         wanted = wanted_entry(served[name], to_entries.get(name))
         problems += _secret_problems(name, wanted, from_files.source, to_files.source)
         item = item_for(wanted, by_name[name], to_resolution.catalog)
-        if name in to_index:
-            models[to_index[name]] = _sync(models[to_index[name]], item)
+        if name in to_items:
+            index = to_items[name].index
+            models[index] = _sync(models[index], item)
         else:
             models.append(item)
     if problems:

@@ -80,7 +80,7 @@ def render() -> str:
         nested = []
         lines += [f"#### `{title}`", "", *TABLE_HEAD]
         for name, field in model.model_fields.items():
-            lines.append(f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {field.description or ''} |")
+            lines.append(_row(name, _type_name(field.annotation), _default(field), field.description or ""))
             sub = _model_of(field.annotation)
             if sub is not None:
                 path = f"model-fleet:{name}" if model is StackSpec else f"{title}.{name}"

@@ -27,11 +27,7 @@ class ModelDiff:
 
 def effective_entries(resolution: catalog.Resolution) -> dict[str, Any]:
     """The entries a stack serves by name, in the stack's order."""
-    return {
-        item.entry["name"]: item.entry
-        for item in resolution.items
-        if isinstance(item.entry, dict) and isinstance(item.entry.get("name"), str)
-    }
+    return {name: item.entry for name, item in resolution.served().items()}
 
 
 def shown(value: Any) -> Any:
