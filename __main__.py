@@ -31,12 +31,18 @@ def load() -> config.LoadedStack:
 
 def provider_args(spec: StackSpec) -> dict:
     settings = spec.kubernetes
-    args: dict = {"namespace": spec.namespace}
+    # Server-side apply, whatever PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY says: a create is then an
+    # apply, so what this stack keeps when it deletes (the namespace, cache claims) is taken back
+    # as it is when declared again, instead of failing because it exists.
+    args: dict = {"namespace": spec.namespace, "enable_server_side_apply": True}
     if settings.render_yaml_to_directory:
         # The provider writes a file only when the state says its resource changed; the files
         # users apply are written by the program itself (write_manifests). The provider still
         # needs a directory to render into in this mode, kept out of the way.
         args["render_yaml_to_directory"] = str(PROJECT_DIR / ".pulumi-state" / "provider-render" / pulumi.get_stack())
+        # Unset, the SDK fills `kubeconfig` from $KUBECONFIG, and the provider (before 4.32)
+        # refuses any kubeconfig next to a render directory: an empty one is the SDK's "none".
+        args["kubeconfig"] = ""
     else:
         if settings.kubeconfig_path:
             args["kubeconfig"] = settings.kubeconfig_path
@@ -93,16 +99,13 @@ def main() -> None:
 
     args = provider_args(spec)
     k8s_provider = k8s.Provider("kubernetes", **args)
-    # What this stack keeps when it deletes (the namespace, cache claims) may already exist
-    # when declared again; this provider adopts such objects instead of failing on them.
-    adopting = k8s.Provider("kubernetes-adopt", upsert_existing_objects=True, **args)
     opts = pulumi.ResourceOptions(provider=k8s_provider)
     if spec.kubernetes.create_namespace:
         namespace = k8s.core.v1.Namespace(
             "namespace",
             metadata=namespace_manifest.build(spec.namespace)["metadata"],
             # Deleting a namespace deletes every claim in it: kept cached weights would go too.
-            opts=pulumi.ResourceOptions(provider=adopting, retain_on_delete=True),
+            opts=pulumi.ResourceOptions(provider=k8s_provider, retain_on_delete=True),
         )
         opts = pulumi.ResourceOptions(provider=k8s_provider, depends_on=[namespace])
 
@@ -112,8 +115,7 @@ def main() -> None:
             namespace=spec.namespace,
             monitoring=spec.monitoring,
             service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD),
-            cache_provider=adopting,
-            secret_values=not spec.kubernetes.render_yaml_to_directory,
+            rendering=bool(spec.kubernetes.render_yaml_to_directory),
             opts=opts,
         )
         for entry in spec.models

@@ -6,19 +6,17 @@ Three parts, run in order:
 - validation of the stack file (what `python -m components check` does);
 - docs drift: the docs tree against what the config implies (what `python -m docsgen --check`
   compares), naming the files to add, change and remove;
-- the resource plan: `pulumi preview --json` on the stack's backend, only where the full engine
-  is installed (`components.engine`); elsewhere the summary says it was not computed and why.
+- the resource plan: `preview --json` of the stack, run by the engine through the runner
+  (`python -m components.engine preview --json`: the Automation API, no language host needed),
+  where the engine is installed (`make engine`); elsewhere the summary says it was not computed and why.
 
 Exit status: 0 clean, 1 invalid config or stale docs, 2 the engine failed.
 
 The resource part reads the document `pulumi preview --json` prints (a "preview digest": `steps`
 with `op`, `urn`, `oldState`/`newState`, `diffReasons`, `replaceReasons`, `detailedDiff`, and
-`diagnostics`), as pulumi v3.259.0 defines it in pkg/backend/display/json.go. It is tested on
-previews the real CLI printed for a stand-in of this program (tests/cli/record_preview.py: the
-same components, dynamic resources in place of the Kubernetes objects) and on hand-built ones.
-No preview of this program itself was recorded: that needs the Python language host and the
-kubernetes plugin, which were not available. So how the kubernetes provider reports its changed
-keys (`detailedDiff`, read first) is unverified here.
+`diagnostics`), as pulumi v3.259.0 defines it in pkg/backend/display/json.go. The kubernetes
+provider names the changed keys in `detailedDiff` (e.g. `spec.template.spec.containers[0].image`),
+read first; tests/cli/recorded/ holds previews of this program recorded from the real engine.
 """
 
 from __future__ import annotations
@@ -31,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components import config, engine
+from components import config
+from components.engine import discover
 from components.model_deployment import TYPE as MODEL_TYPE
 from components.problems import ConfigError
 from docsgen import writer
@@ -80,6 +79,7 @@ class Step:
     model: str | None
     keys: tuple[str, ...] = ()
     replace_keys: tuple[str, ...] = ()
+    kept: bool = False  # a delete of a resource with retainOnDelete: gone from the stack, left in the cluster
 
 
 @dataclass
@@ -184,6 +184,7 @@ def steps_from_preview(digest: dict[str, Any]) -> list[Step]:
                 model=_model_of(raw, parents),
                 keys=tuple(keys) if op in ("update", "replace") else (),
                 replace_keys=tuple(sorted(raw.get("replaceReasons") or [])),
+                kept=op == "delete" and bool((raw.get("oldState") or {}).get("retainOnDelete")),
             )
         )
     # A replacement shown as several steps is one change of one resource.
@@ -194,25 +195,36 @@ def engine_errors(digest: dict[str, Any]) -> list[str]:
     return [d.get("message", "").strip() for d in digest.get("diagnostics") or [] if d.get("severity") == "error"]
 
 
-def resource_plan(stack: str, project_dir: Path, found: engine.Engine) -> ResourcePlan:
-    if not found.full:
-        return ResourcePlan(computed=False, reason="the full Pulumi engine is not installed: missing " + "; ".join(found.missing))
-    command = [str(found.cli), "preview", "--json", "--non-interactive", "--stack", stack]
+def resource_plan(stack: str, project_dir: Path, found: discover.Engine) -> ResourcePlan:
+    """`preview --json` of the stack, run by the runner: the program through the Automation API."""
+    if not found.inline:
+        return ResourcePlan(computed=False, reason="the Pulumi engine is not installed: missing " + "; ".join(found.missing))
+    if not (project_dir / "__main__.py").is_file():
+        return ResourcePlan(computed=False, reason=f"{project_dir} holds the stack files but not the program (`__main__.py`)")
+    # In a process of its own: the program runs inside the runner's process, with Pulumi's
+    # runtime state, which this one keeps out of.
+    command = [sys.executable, "-m", "components.engine", "preview", "--json", "--stack", stack, "--project-dir", str(project_dir)]
     try:
-        result = subprocess.run(command, cwd=project_dir, env=found.env(), capture_output=True, text=True, timeout=ENGINE_TIMEOUT)
+        result = subprocess.run(command, cwd=discover.PROJECT_DIR, capture_output=True, text=True, timeout=ENGINE_TIMEOUT,
+                                stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return ResourcePlan(computed=False, errors=[f"`pulumi preview` took over {ENGINE_TIMEOUT}s"])
+    return plan_of(result.returncode, result.stdout, result.stderr)
+
+
+def plan_of(returncode: int, stdout: str, stderr: str) -> ResourcePlan:
+    """The plan from what the runner's `preview --json` printed and its exit status."""
     try:
-        digest = json.loads(result.stdout)
+        digest = json.loads(stdout)
     except json.JSONDecodeError:
         digest = None
     if not isinstance(digest, dict):
-        detail = result.stderr.strip() or result.stdout.strip() or f"exit status {result.returncode}"
+        detail = stderr.strip() or stdout.strip() or f"exit status {returncode}"
         return ResourcePlan(computed=False, errors=[f"`pulumi preview --json` printed no preview: {detail}"])
     errors = engine_errors(digest)
-    if result.returncode != 0 and not errors:
-        errors = [result.stderr.strip() or f"`pulumi preview` exited with status {result.returncode}"]
-    return ResourcePlan(computed=result.returncode == 0, steps=steps_from_preview(digest), errors=errors)
+    if returncode != 0 and not errors:
+        errors = [stderr.strip() or f"`pulumi preview` exited with status {returncode}"]
+    return ResourcePlan(computed=returncode == 0, steps=steps_from_preview(digest), errors=errors)
 
 
 # --- the summary -----------------------------------------------------------------------------
@@ -232,7 +244,8 @@ def _resource_lines(steps: list[Step]) -> list[str]:
         keys = ", ".join(_code(k) for k in step.keys)
         if step.replace_keys:
             keys += (" " if keys else "") + "(replaced because of " + ", ".join(_code(k) for k in step.replace_keys) + ")"
-        lines.append(f"| {step.op} | {_code(step.type)} {_code(step.name)} | {keys} |")
+        change = f"{step.op} (kept in the cluster)" if step.kept else step.op
+        lines.append(f"| {change} | {_code(step.type)} {_code(step.name)} | {keys} |")
     return lines
 
 
@@ -283,13 +296,13 @@ def render_summary(stack: str, validation: Validation, docs: DocsDrift | None, p
 # --- the command -----------------------------------------------------------------------------
 
 
-def run(stack: str, project_dir: Path, found: engine.Engine | None = None) -> tuple[int, str]:
+def run(stack: str, project_dir: Path, found: discover.Engine | None = None) -> tuple[int, str]:
     validation, loaded = validate(project_dir, stack)
     if loaded is None:
         plan = ResourcePlan(computed=False, reason="the stack config is invalid")
         return 1, render_summary(stack, validation, None, plan)
     docs = docs_drift(loaded, project_dir)
-    plan = resource_plan(stack, project_dir, found if found is not None else engine.detect())
+    plan = resource_plan(stack, project_dir, found if found is not None else discover.detect())
     status = 2 if plan.failed else 1 if docs.stale or docs.error else 0
     return status, render_summary(stack, validation, docs, plan)
 

@@ -49,17 +49,16 @@ def declare() -> None:
     # The program runs with the collector tuned for its resource graph; so does its floor, or
     # the ratio would credit the program with the collector's settings rather than its own work.
     collector.tune()
-    provider = k8s.Provider("kubernetes", namespace=NAMESPACE)
-    adopting = k8s.Provider("kubernetes-adopt", upsert_existing_objects=True, namespace=NAMESPACE)
+    provider = k8s.Provider("kubernetes", namespace=NAMESPACE, enable_server_side_apply=True)
     opts = pulumi.ResourceOptions(provider=provider)
     for name, manifest in OBJECTS:
         kind = manifest["kind"]
         if kind == "Namespace":
-            k8s.core.v1.Namespace(name, metadata=manifest["metadata"], opts=pulumi.ResourceOptions(provider=adopting))
+            k8s.core.v1.Namespace(name, metadata=manifest["metadata"], opts=opts)
         elif kind == "Secret":
             k8s.core.v1.Secret(name, metadata=manifest["metadata"], type=manifest["type"], string_data=manifest.get("stringData"), opts=opts)
         elif kind == "PersistentVolumeClaim":
-            k8s.core.v1.PersistentVolumeClaim(name, metadata=manifest["metadata"], spec=manifest["spec"], opts=pulumi.ResourceOptions(provider=adopting))
+            k8s.core.v1.PersistentVolumeClaim(name, metadata=manifest["metadata"], spec=manifest["spec"], opts=opts)
         elif kind == "Deployment":
             k8s.apps.v1.Deployment(name, metadata=manifest["metadata"], spec=manifest["spec"], opts=opts)
         elif kind == "Service":

@@ -13,8 +13,16 @@ from components.spec import ModelEntry, MonitoringConfig
 TYPE = "model-fleet:index:ModelDeployment"
 
 
+# What a model's `status` output is: in render mode nothing is applied, so there is no status to
+# read; otherwise it is the Deployment's status as the engine read it when it last applied the
+# Deployment (often before its pods were ready), not a live reading.
+RENDERED = "rendered"
+AS_OF = {True: "render mode: manifests written, nothing applied",
+         False: "the Deployment as the engine last read it (at its last update); `python -m components models --all` reads the cluster"}
+
+
 def _status(observed) -> str:
-    """Status words from the Deployment's observed status (absent while previewing or rendering)."""
+    """Status words from the Deployment's observed status (absent while previewing)."""
     if not observed:
         return "pending"
     return deployment_status(getattr(observed, "ready_replicas", None) or 0, getattr(observed, "replicas", None) or 0)
@@ -39,24 +47,22 @@ class ModelDeployment(pulumi.ComponentResource):
         namespace: str,
         monitoring: MonitoringConfig,
         service_monitor_enabled: bool,
-        cache_provider: pulumi.ProviderResource | None = None,
-        secret_values: bool = True,
+        rendering: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """`cache_provider` declares the cache claim: one that adopts a claim kept from before.
-
-        `secret_values` False declares the Secrets without their values: for manifests rendered
-        to disk, where a value would be written in clear (base64 is not encryption).
+        """`rendering` (render mode) declares the Secrets without their values, since a value
+        in a manifest on disk would be in clear (base64 is not encryption), and reports the
+        status as `rendered`.
         """
         super().__init__(TYPE, entry.name, None, opts)
         config = entry.deployment_config
         child = pulumi.ResourceOptions(parent=self)
 
         token = None
-        if config.hugging_face_token is not None and secret_values:
+        if config.hugging_face_token is not None and not rendering:
             token = pulumi.Output.secret(config.hugging_face_token.get_secret_value())
         env_values = None
-        if secret_values:
+        if not rendering:
             env_values = {e.name: pulumi.Output.secret(e.value.get_secret_value()) for e in config.extra_env if e.is_secret}
 
         # What the Deployment's pods mount or read must exist first.
@@ -87,10 +93,10 @@ class ModelDeployment(pulumi.ComponentResource):
                         metadata=manifest["metadata"],
                         spec=manifest["spec"],
                         # Weights take long to download: by default removing the model keeps them,
-                        # and declaring the model again adopts the same claim.
+                        # and declaring the model again takes the same claim back (server-side apply).
                         opts=pulumi.ResourceOptions.merge(
                             child,
-                            pulumi.ResourceOptions(retain_on_delete=config.retain_cache_on_delete, provider=cache_provider),
+                            pulumi.ResourceOptions(retain_on_delete=config.retain_cache_on_delete),
                         ),
                     )
                 )
@@ -115,8 +121,8 @@ class ModelDeployment(pulumi.ComponentResource):
                 after = [self.deployment] if kind == "PodAutoscaler" else []
                 _custom_resource(resource_name, manifest, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=after)))
 
-        self.fields = model_details(entry, namespace)
-        self.status = self.deployment.status.apply(_status)
+        self.fields = {**model_details(entry, namespace), "status_as_of": AS_OF[rendering]}
+        self.status = pulumi.Output.from_input(RENDERED) if rendering else self.deployment.status.apply(_status)
         self.details = self.status.apply(self.report)
         self.register_outputs({"details": self.details})
 

@@ -33,10 +33,10 @@ def test_bench_measures_every_step_beside_its_floor(tmp_path):
     assert rows["docs_cold"]["facts"] == {"written": 44, "deleted": 0, "unchanged": 0}
     assert rows["docs_unchanged"]["facts"] == {"written": 0, "deleted": 0, "unchanged": 44}
     assert rows["docs_cold"]["floor_facts"]["write_floor"] == {"files": 44}
-    # Two providers, the namespace, and per model a Deployment, Service and ServiceMonitor; 3 of 10
+    # One provider, the namespace, and per model a Deployment, Service and ServiceMonitor; 3 of 10
     # autoscale and 4 of 10 keep a cache claim. The floor registers the same, without components.
-    assert rows["program"]["facts"] == {"kubernetes": 40, "components": 10}
-    assert rows["program"]["floor_facts"]["program_floor"] == {"kubernetes": 40, "components": 0}
+    assert rows["program"]["facts"] == {"kubernetes": 39, "components": 10}
+    assert rows["program"]["floor_facts"]["program_floor"] == {"kubernetes": 39, "components": 0}
     assert report["growth"] == []
     assert report["machine"]["nproc"] >= 1 and report["machine"]["python"]
     assert "10  program under mocks" in done.stdout

@@ -1,13 +1,10 @@
 """The pull-request preview: validation, docs drift, the resource plan and the Markdown summary.
 
 Two kinds of `pulumi preview --json` documents feed the renderer here:
-- RECORDED from the real pulumi 3.259.0 CLI for a stand-in of this program
-  (tests/cli/recorded/, made by tests/cli/record_preview.py: ModelDeployment components with
-  dynamic resources in place of the Kubernetes objects);
-- NOT RECORDED, built by hand in the shape pulumi 3.259.0 prints (pkg/backend/display/json.go),
-  for what the stand-in cannot show: `detailedDiff` and `diffReasons` as a real provider reports
-  them, and the Kubernetes types. No preview of this program itself was recorded: that needs the
-  Python language host and the kubernetes plugin.
+- RECORDED from the real engine for this program's dev stack (tests/cli/recorded/, made by
+  tests/cli/record_preview.py and re-recorded by the engine tier);
+- built by hand in the shape pulumi 3.259.0 prints (pkg/backend/display/json.go), for what one
+  recording does not hold: several changes to one model's objects, provider-level changes.
 """
 
 from __future__ import annotations
@@ -20,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import pr_preview
-from components.engine import Engine
+from components.engine.discover import Engine
 from docsgen.__main__ import main as docsgen
 from tests.factories import entry, stack, write_stack
 
@@ -28,7 +25,6 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[1]
 RECORDED = ROOT / "tests" / "cli" / "recorded"
 COMPONENT = "model-fleet:index:ModelDeployment"
-STAND_IN = "pulumi-python:dynamic:Resource"
 
 
 def urn(type_chain: str, name: str) -> str:
@@ -53,35 +49,47 @@ def recorded(name: str) -> dict:
     return json.loads((RECORDED / f"{name}.json").read_text())
 
 
+DEPLOYMENT, SERVICE, CLAIM = "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:core/v1:PersistentVolumeClaim"
+MONITOR, AUTOSCALER = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "kubernetes:autoscaling.aibrix.ai/v1alpha1:PodAutoscaler"
+
+
 def test_a_recorded_first_preview_creates_each_model_with_its_children():
-    steps = pr_preview.steps_from_preview(recorded("stand-in-create"))
+    steps = pr_preview.steps_from_preview(recorded("dev-create"))
+    qwen, mistral, bge = "qwen3-coder-30b", "mistral-nemo-instruct-2407", "bge-m3"
     assert {(s.model, s.op, s.type, s.name) for s in steps} == {
         (None, "create", "pulumi:pulumi:Stack", "model-fleet-dev"),
-        *[(m, "create", t, n) for m in "abc" for t, n in ((COMPONENT, m), (STAND_IN, m), (STAND_IN, f"{m}-svc"), (STAND_IN, f"{m}-hf-cache"))],
+        (None, "create", "pulumi:providers:kubernetes", "kubernetes"),
+        (None, "create", "kubernetes:core/v1:Namespace", "namespace"),
+        *[(m, "create", COMPONENT, m) for m in (qwen, mistral, bge)],
+        *[(m, "create", t, f"{m}-{suffix}") for m in (qwen, mistral, bge)
+          for t, suffix in ((DEPLOYMENT, "deployment"), (SERVICE, "service"), (MONITOR, "servicemonitor"))],
+        (qwen, "create", CLAIM, f"{qwen}-hf-cache"), (mistral, "create", CLAIM, f"{mistral}-hf-cache"),
+        (qwen, "create", AUTOSCALER, f"{qwen}-podautoscaler"),
     }
 
 
 def test_a_recorded_change_renders_update_replace_delete_and_create_per_model():
-    plan = pr_preview.ResourcePlan(computed=True, steps=pr_preview.steps_from_preview(recorded("stand-in-change")))
+    plan = pr_preview.ResourcePlan(computed=True, steps=pr_preview.steps_from_preview(recorded("dev-change")))
     summary = pr_preview.render_summary("dev", pr_preview.Validation(models=3), pr_preview.DocsDrift(), plan)
     table = ["| change | resource | keys |", "|---|---|---|"]
     assert summary.splitlines()[7:] == [
-        "**Resources**: 4 to create, 1 to update, 1 to replace, 4 to delete.",
-        "", "#### `a`", "", *table,
-        # The stand-in's provider names no changed keys: they come from the inputs before and after.
-        f"| update | `{STAND_IN}` `a` | `image` |",
-        "", "#### `b`", "", *table,
-        f"| replace | `{STAND_IN}` `b-hf-cache` | `storage_class` (replaced because of `storage_class`) |",
-        "", "#### `c`", "", *table,
-        f"| delete | `{COMPONENT}` `c` |  |",
-        f"| delete | `{STAND_IN}` `c` |  |",
-        f"| delete | `{STAND_IN}` `c-hf-cache` |  |",
-        f"| delete | `{STAND_IN}` `c-svc` |  |",
-        "", "#### `d`", "", *table,
-        f"| create | `{COMPONENT}` `d` |  |",
-        f"| create | `{STAND_IN}` `d` |  |",
-        f"| create | `{STAND_IN}` `d-hf-cache` |  |",
-        f"| create | `{STAND_IN}` `d-svc` |  |",
+        "**Resources**: 4 to create, 1 to update, 1 to replace, 5 to delete.",
+        "", "#### `bge-small`", "", *table,
+        f"| create | `{DEPLOYMENT}` `bge-small-deployment` |  |",
+        f"| create | `{SERVICE}` `bge-small-service` |  |",
+        f"| create | `{MONITOR}` `bge-small-servicemonitor` |  |",
+        f"| create | `{COMPONENT}` `bge-small` |  |",
+        "", "#### `mistral-nemo-instruct-2407`", "", *table,
+        f"| delete | `{DEPLOYMENT}` `mistral-nemo-instruct-2407-deployment` |  |",
+        # The claim leaves the stack and stays in the cluster (retainOnDelete), and the summary says so.
+        f"| delete (kept in the cluster) | `{CLAIM}` `mistral-nemo-instruct-2407-hf-cache` |  |",
+        f"| delete | `{SERVICE}` `mistral-nemo-instruct-2407-service` |  |",
+        f"| delete | `{MONITOR}` `mistral-nemo-instruct-2407-servicemonitor` |  |",
+        f"| delete | `{COMPONENT}` `mistral-nemo-instruct-2407` |  |",
+        "", "#### `qwen3-coder-30b`", "", *table,
+        # The provider's detailedDiff names the changed keys, and why the claim is replaced.
+        f"| update | `{DEPLOYMENT}` `qwen3-coder-30b-deployment` | `spec.template.spec.containers[0].image` |",
+        f"| replace | `{CLAIM}` `qwen3-coder-30b-hf-cache` | `spec.storageClassName` (replaced because of `spec.storageClassName`) |",
     ]
 
 
@@ -202,7 +210,7 @@ def test_a_clean_stack_without_the_engine_says_why_there_is_no_plan(project):
         "",
         "**Docs**: up to date.",
         "",
-        "**Resources**: the resource plan was not computed: the full Pulumi engine is not installed: "
+        "**Resources**: the resource plan was not computed: the Pulumi engine is not installed: "
         "missing the pulumi CLI v3.259.0 (run `make engine`, or install it on PATH).",
     ]
 
@@ -243,30 +251,19 @@ def test_invalid_config_reports_every_problem_and_checks_nothing_else(project):
     ]
 
 
-def fake_engine(tmp_path: Path, document: dict | None, exit_status: int, stderr: str = "") -> Engine:
-    """An engine whose `pulumi` prints `document` (hand-built, not recorded) and exits with `exit_status`."""
-    printed = tmp_path / "preview.json"
-    printed.write_text(json.dumps(document) if document is not None else "")
-    cli = tmp_path / "bin" / "pulumi"
-    cli.parent.mkdir()
-    cli.write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path / 'args'}\ncat {printed}\necho '{stderr}' >&2\nexit {exit_status}\n")
-    cli.chmod(0o755)
-    return Engine(cli, Path("/bin/true"), Path("/bin/true"), tmp_path / "home")
-
-
-def test_with_the_engine_the_plan_is_in_the_summary(project, tmp_path):
-    status, summary = pr_preview.run("dev", project, fake_engine(tmp_path, digest(), 0))
-    assert status == 0
-    assert (tmp_path / "args").read_text().split() == ["preview", "--json", "--non-interactive", "--stack", "dev"]
+def test_a_preview_document_becomes_the_plan_in_the_summary(project):
+    plan = pr_preview.plan_of(0, json.dumps(digest()), "")
+    summary = pr_preview.render_summary("dev", pr_preview.Validation(models=2), pr_preview.DocsDrift(), plan)
     assert "**Resources**: 3 to create, 2 to update, 1 to replace, 2 to delete." in summary
     assert "#### `b`" in summary
 
 
-def test_an_engine_failure_exits_2_with_its_errors(project, tmp_path):
+def test_an_engine_failure_is_its_errors():
     failed = {"diagnostics": [{"message": "error: Pulumi.dev.yaml: 1 problem found; nothing was changed\n", "severity": "error"},
                               {"message": "a warning", "severity": "warning"}]}
-    status, summary = pr_preview.run("dev", project, fake_engine(tmp_path, failed, 255))
-    assert status == 2
+    plan = pr_preview.plan_of(1, json.dumps(failed), "")
+    assert plan.failed and plan.errors == ["error: Pulumi.dev.yaml: 1 problem found; nothing was changed"]
+    summary = pr_preview.render_summary("dev", pr_preview.Validation(models=2), pr_preview.DocsDrift(), plan)
     assert summary.splitlines()[-5:] == [
         "**Resources**: `pulumi preview` failed.",
         "",
@@ -276,10 +273,9 @@ def test_an_engine_failure_exits_2_with_its_errors(project, tmp_path):
     ]
 
 
-def test_an_engine_that_prints_no_preview_exits_2(project, tmp_path):
-    status, summary = pr_preview.run("dev", project, fake_engine(tmp_path, None, 255, "error: no stack named dev found"))
-    assert status == 2
-    assert "`pulumi preview --json` printed no preview: error: no stack named dev found" in summary
+def test_an_engine_that_prints_no_preview_fails_with_what_it_said():
+    plan = pr_preview.plan_of(1, "", "error: no stack named dev found")
+    assert plan.failed and plan.errors == ["`pulumi preview --json` printed no preview: error: no stack named dev found"]
 
 
 def test_the_command_writes_the_summary_file(project, tmp_path):
@@ -291,3 +287,10 @@ def test_the_command_writes_the_summary_file(project, tmp_path):
     assert result.returncode == 0, result.stderr
     assert summary.read_text() == result.stdout
     assert "**Docs**: up to date." in result.stdout
+    # Stack files alone: whether or not the engine is installed, there is no program to preview.
+    assert result.stdout.splitlines()[-1] in (
+        f"**Resources**: the resource plan was not computed: {project} holds the stack files but not the program (`__main__.py`).",
+        "**Resources**: the resource plan was not computed: the Pulumi engine is not installed: missing "
+        "the pulumi CLI v3.259.0 (run `make engine`, or install it on PATH); the kubernetes resource plugin v4.25.0 "
+        f"(run `make engine`; not in {ROOT}/.engine/home/plugins, {tmp_path}/.pulumi/plugins).",
+    )

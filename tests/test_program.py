@@ -69,19 +69,18 @@ def project(tmp_path) -> Path:
 def test_dev_stack_declares_every_model_and_writes_the_docs(project):
     monitor, logs, exports = run_program(project)
 
-    providers = {r.name: r for r in monitor.of_type("pulumi:providers:kubernetes")}
-    for provider in providers.values():
-        assert provider.inputs["renderYamlToDirectory"] == str(project / ".pulumi-state/provider-render/dev")
-        assert provider.inputs["namespace"] == "jan-models"
-    adopting = providers["kubernetes-adopt"]
-    assert adopting.inputs["upsertExistingObjects"] == "true"
-    assert "upsertExistingObjects" not in providers["kubernetes"].inputs
+    # One provider, in render mode, with server-side apply whatever the environment says, no
+    # kubeconfig (an empty one: unset, the SDK would take $KUBECONFIG, which 4.25 refuses here).
+    [provider] = monitor.of_type("pulumi:providers:kubernetes")
+    assert provider.inputs["renderYamlToDirectory"] == str(project / ".pulumi-state/provider-render/dev")
+    assert provider.inputs["namespace"] == "jan-models"
+    assert provider.inputs["enableServerSideApply"] == "true"
+    assert provider.inputs["kubeconfig"] == ""
     namespace = monitor.one("kubernetes:core/v1:Namespace")
     assert namespace.inputs["metadata"]["name"] == "jan-models" and namespace.retain_on_delete
-    # Kept objects are declared through the adopting provider, so declaring them again adopts them.
     claims = monitor.of_type("kubernetes:core/v1:PersistentVolumeClaim")
-    assert len(claims) == 2 and all(c.provider.startswith(adopting.urn) for c in claims + [namespace])
-    assert all(d.provider.startswith(providers["kubernetes"].urn) for d in monitor.of_type("kubernetes:apps/v1:Deployment"))
+    assert len(claims) == 2 and all(r.provider.startswith(provider.urn) for r in claims + [namespace])
+    assert all(d.provider.startswith(provider.urn) for d in monitor.of_type("kubernetes:apps/v1:Deployment"))
     components = sorted(r.name for r in monitor.of_type("model-fleet:index:ModelDeployment"))
     assert components == ["bge-m3", "mistral-nemo-instruct-2407", "qwen3-coder-30b"]
     assert all(namespace.urn in r.dependencies for r in monitor.of_type("model-fleet:index:ModelDeployment"))
@@ -90,6 +89,9 @@ def test_dev_stack_declares_every_model_and_writes_the_docs(project):
 
     assert sorted(exports["models"]) == ["bge-m3", "mistral-nemo-instruct-2407", "qwen3-coder-30b"]
     assert exports["models"]["mistral-nemo-instruct-2407"]["served_model_name"] == "mistralai/Mistral-Nemo-Instruct-2407"
+    # Render mode applies nothing, so there is no status to read, and the output says so.
+    assert {(m["status"], m["status_as_of"]) for m in exports["models"].values()} == {
+        ("rendered", "render mode: manifests written, nothing applied")}
     assert exports["cluster_status"]["total_gpus"] == 3 and exports["cluster_status"]["aibrix_ok"] is True
 
     snippets = project / "docs/.snippets/code/get-started/start-building"
@@ -251,7 +253,9 @@ def test_a_stack_mixing_full_entries_and_catalog_items_declares_each(project):
     ]
     write_stack(project, stack(*items, docs={"enabled": False}))
 
-    monitor, _, exports = run_program(project)
+    # An update, not a preview: a live stack's status outputs are unknown while previewing, as
+    # under the real engine.
+    monitor, _, exports = run_program(project, preview=False)
 
     assert sorted(r.name for r in monitor.of_type("model-fleet:index:ModelDeployment")) == ["full-model", "qwen-small", "qwen3-coder-30b"]
     autoscaler = monitor.one("kubernetes:autoscaling.aibrix.ai/v1alpha1:PodAutoscaler")
@@ -260,6 +264,7 @@ def test_a_stack_mixing_full_entries_and_catalog_items_declares_each(project):
     assert deployments["qwen-small"].inputs["spec"]["replicas"] == 3
     assert deployments["qwen-small"].inputs["spec"]["template"]["spec"]["containers"][0]["args"] == renamed_args
     assert exports["models"]["qwen-small"]["served_model_name"] == "qwen-small"
+    assert exports["models"]["qwen-small"]["status"] == "pending"
 
 
 def test_the_program_registers_its_resources_with_the_collector_tuned(project, monkeypatch):

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import engine
+from components.engine import discover as engine
 
 ROOT = Path(__file__).resolve().parents[2]
 MOTO_VENV = engine.ENGINE_DIR / "moto-venv"
@@ -65,8 +65,9 @@ def cli_environment(home: Path, backend: str | None) -> dict[str, str]:
 
 # The project's own stack files; a generated one (Pulumi.cluster.yaml) is not the project's.
 STACK_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml")
-# What the full engine needs to run the program from a copy of the project.
-PROGRAM = ("__main__.py", "components", "docsgen", "docs")
+# What the engine needs to run the program from a copy of the project (.gitignore: the tests
+# check that a run leaves `git status` clean).
+PROGRAM = ("__main__.py", "components", "docsgen", "docs", "pr_preview.py", ".gitignore")
 
 
 def copy_stack_files(target: Path) -> Path:

@@ -18,8 +18,9 @@ import pytest
 import yaml
 
 import pr_preview
-from components import engine
-from tests.cli.conftest import ROOT
+from components.engine import discover as engine
+from tests.cli.conftest import ROOT, copy_program
+from tests.engine_runs import require_engine
 
 pytestmark = pytest.mark.cli
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -32,18 +33,32 @@ def make(*args: str, env: dict[str, str] | None = None, timeout: int = 120) -> s
     )
 
 
-def test_make_engine_keeps_a_cli_of_the_pinned_version(pulumi_cli):
+def test_make_engine_builds_nothing_when_the_cache_has_both_binaries(pulumi_cli):
     result = make("engine")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == f"==> pulumi v{engine.pulumi_version()} already in .engine/bin; nothing to build\n"
+    cache = Path.home() / ".cache" / "model-fleet" / "engine"
+    lines = [line for line in result.stdout.splitlines() if not line.startswith("==> creating .venv")]
+    cli, plugin = engine.pulumi_version(), engine.kubernetes_version()
+    assert lines == [
+        f"==> pulumi v{cli} cached in {cache}/pulumi-v{cli}/pulumi; nothing to build",
+        f"==> kubernetes plugin v{plugin} cached in {cache}/kubernetes-v{plugin}/pulumi-resource-kubernetes; nothing to build",
+        f"==> kubernetes plugin v{plugin} already installed in {engine.ENGINE_HOME}",
+        f"==> engine ready in 0s: pulumi v{cli}, kubernetes plugin v{plugin}",
+    ]
 
 
-def test_the_build_says_when_go_is_missing():
-    result = make("engine-build", "GO=/nonexistent/go")
-    assert result.returncode != 0
-    assert (
-        "error: Go is not installed; make engine needs Go >= 1.25.11 to build the pulumi CLI "
-        f"(or put pulumi v{engine.pulumi_version()} on PATH)" in result.stderr
+def build_with(env: dict[str, str], tmp_path: Path, timeout: int = 120) -> subprocess.CompletedProcess:
+    """`python -m components.engine build` with an empty cache of built binaries."""
+    return subprocess.run([sys.executable, "-m", "components.engine", "build"], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "MODEL_FLEET_ENGINE_CACHE": str(tmp_path / "cache"), **env})
+
+
+def test_the_build_says_when_go_is_missing(tmp_path):
+    result = build_with({"PATH": "/nonexistent"}, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: Go is not installed: the pulumi CLI v{engine.pulumi_version()} and the kubernetes plugin "
+        f"v{engine.kubernetes_version()} is built from the Go module proxy with Go >= 1.25\n"
     )
 
 
@@ -75,24 +90,37 @@ def silent_proxy():
 
 
 def test_the_build_gives_up_on_a_silent_module_proxy(silent_proxy, tmp_path):
-    env = {"GOPROXY": silent_proxy, "GOMODCACHE": str(tmp_path / "modcache"), "GOFLAGS": "-modcacherw"}
-    result = make("engine-build", "PROXY_TIMEOUT=3", env=env, timeout=60)
-    assert result.returncode != 0
-    assert (
-        f"error: the Go module proxy did not serve github.com/pulumi/pulumi/pkg/v3@v{engine.pulumi_version()} "
-        f"within 3s (GOPROXY={silent_proxy}); the pulumi CLI cannot be built" in result.stderr
+    env = {"GOPROXY": silent_proxy, "GOMODCACHE": str(tmp_path / "modcache"), "GOFLAGS": "-modcacherw", "MODEL_FLEET_PROXY_TIMEOUT": "3"}
+    result = build_with(env, tmp_path, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"error: the Go module proxy (GOPROXY={silent_proxy}) did not answer for "
+        f"github.com/pulumi/pulumi/pkg/v3@v{engine.pulumi_version()} within 3s"
     )
+    assert "==> building pulumi" in result.stdout
 
 
-def test_make_up_names_what_is_missing_without_the_full_engine():
-    found = engine.detect()
-    if found.full:
-        pytest.skip("the full engine is installed here: make up would run pulumi up")
-    result = make("up", "STACK=dev")
-    assert result.returncode != 0
-    for missing in found.missing:
-        assert f"missing {missing}" in result.stderr
-    assert "the full Pulumi engine is not installed; nothing was run" in result.stderr
+def test_the_runner_names_what_is_missing_and_runs_nothing_without_the_engine(tmp_path):
+    # A copy of the project has no .engine; with no pulumi on PATH and an empty home nothing is found.
+    project = copy_program(tmp_path / "project")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home")}
+    result = subprocess.run([sys.executable, "-m", "components.engine", "up", "--stack", "dev", "--yes"], cwd=project, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3
+    assert result.stderr.splitlines() == [
+        f"missing the pulumi CLI v{engine.pulumi_version()} (run `make engine`, or install it on PATH)",
+        f"missing the kubernetes resource plugin v{engine.kubernetes_version()} (run `make engine`; not in "
+        f"{project}/.engine/home/plugins, {tmp_path}/home/.pulumi/plugins)",
+        "the Pulumi engine is incomplete; nothing was run (`make engine` builds it)",
+    ]
+    assert not (project / "rendered").exists()
+
+
+def test_up_without_yes_and_without_a_terminal_refuses(pulumi_cli):
+    result = subprocess.run([sys.executable, "-m", "components.engine", "up", "--stack", "dev"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    assert result.stderr == "error: `up` changes the stack and there is no terminal to confirm on: pass --yes\n"
 
 
 def test_the_workflows_pass_actionlint():
@@ -113,10 +141,14 @@ def run_lines(document: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["preview.yml", "up.yml"])
-def test_the_workflows_use_the_pinned_versions(name):
-    env = workflow(name)["env"]
-    assert env["PULUMI_VERSION"] == engine.pulumi_version()
-    assert env["KUBERNETES_PLUGIN_VERSION"] == engine.kubernetes_version()
+def test_the_workflows_take_the_pinned_versions_from_requirements_txt(name, tmp_path):
+    document = workflow(name)
+    assert "PULUMI_VERSION" not in document["env"] and "KUBERNETES_PLUGIN_VERSION" not in document["env"]
+    [reader] = [step["run"] for job in document["jobs"].values() for step in job["steps"] if "requirements.txt" in step.get("run", "")]
+    github_env = tmp_path / "github-env"
+    subprocess.run(["bash", "-c", reader], cwd=ROOT, env={**os.environ, "GITHUB_ENV": str(github_env)}, check=True)
+    assert github_env.read_text().splitlines() == [f"PULUMI_VERSION={engine.pulumi_version()}",
+                                                   f"KUBERNETES_PLUGIN_VERSION={engine.kubernetes_version()}"]
 
 
 def test_the_pull_request_workflow_runs_make_pr_preview_and_posts_its_summary():
@@ -133,12 +165,14 @@ def test_the_merge_workflow_runs_pulumi_up_after_validation():
     assert check < up
 
 
-def test_the_recorded_previews_are_what_the_cli_prints_today(pulumi_cli, tmp_path):
-    """Re-record the stand-in's previews (tests/cli/record_preview.py) and compare their steps."""
+@pytest.mark.engine
+def test_the_recorded_previews_are_what_the_engine_prints_today(tmp_path):
+    """Re-record this program's previews (tests/cli/record_preview.py) and compare their steps."""
+    require_engine()
     result = subprocess.run([sys.executable, str(ROOT / "tests/cli/record_preview.py"), str(tmp_path)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+                            cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
-    for name in ("stand-in-create.json", "stand-in-change.json"):
+    for name in ("dev-create.json", "dev-change.json"):
         fresh = pr_preview.steps_from_preview(json.loads((tmp_path / name).read_text()))
         kept = pr_preview.steps_from_preview(json.loads((ROOT / "tests/cli/recorded" / name).read_text()))
         assert sorted(fresh, key=repr) == sorted(kept, key=repr)

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from components import engine
+from components.engine import discover as engine
 from tests.cli.conftest import ROOT
+from tests.engine_runs import require_engine
 
 pytestmark = pytest.mark.cli
 MARKER = "<!-- engine-steps"
@@ -73,3 +74,38 @@ def test_without_the_committed_salt_the_same_steps_would_dirty_the_tree(pulumi_c
     assert run_steps(repo, pulumi_cli, tmp_path / "home").returncode == 0
 
     assert git(repo, "status", "--porcelain") == " M Pulumi.dev.yaml\n"
+
+
+RUNNER_MARKER = "<!-- runner-steps"
+
+
+def runner_steps() -> list[str]:
+    """The README's steps for a machine without the language host."""
+    text = (ROOT / "README.md").read_text()
+    block = re.search(re.escape(RUNNER_MARKER) + r".*?\n```bash\n(.*?)```", text, re.S)
+    assert block, "the README lost its runner steps block"
+    return [line.split("  #")[0].rstrip() for line in block[1].splitlines() if line.strip()]
+
+
+@pytest.mark.engine
+def test_the_readmes_steps_without_a_language_host_preview_and_up_the_dev_stack(tmp_path):
+    require_engine()
+    assert runner_steps()[0] == "make engine" and runner_steps()[-1] == "make up STACK=dev PULUMI_FLAGS=--yes"
+    repo = checkout(tmp_path / "repo")
+    # The project's venv stands in for the one `make` would create in the new checkout (same pins).
+    (repo / ".venv").symlink_to(ROOT / ".venv")
+    env = {"PATH": "/usr/local/go/bin:/usr/bin:/bin", "HOME": str(Path.home())}
+    script = "set -euo pipefail\n" + "\n".join(runner_steps()) + "\n"
+    result = subprocess.run(["bash", "-c", script], cwd=repo, env=env, capture_output=True, text=True, timeout=900,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "nothing to build" in result.stdout
+    summary = (repo / "pr-preview.md").read_text()
+    assert "**Validation**: passed, 3 models." in summary and "**Docs**: up to date." in summary
+    assert "**Resources**: 18 to create." in summary
+    assert "    up: " in result.stderr
+    assert sorted(p.name for p in (repo / "rendered" / "dev").glob("deployment-*.yaml")) == [
+        "deployment-jan-models-bge-m3.yaml", "deployment-jan-models-mistral-nemo-instruct-2407.yaml",
+        "deployment-jan-models-qwen3-coder-30b.yaml"]
+    # Everything the steps wrote is ignored (the venv link is this test's own).
+    assert git(repo, "status", "--porcelain", "--", ".", ":!.venv") == ""

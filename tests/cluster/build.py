@@ -10,23 +10,35 @@ kube-apiserver 1.34 supports (its watches fail against it), so everything is bui
 The binaries live in a cache outside the clone (`$MODEL_FLEET_CLUSTER_CACHE`, by default
 `~/.cache/model-fleet/cluster`), one folder per component and version: a fresh clone on a machine
 that built them once starts in seconds, as Go's own module and build caches do.
+
+Where a user already has the binaries controller-runtime's envtest uses (`KUBEBUILDER_ASSETS`, a
+folder holding kube-apiserver and etcd), those are used when their versions are ones this
+control plane supports (kube-apiserver v1.34, etcd 3.5 or 3.6), and only the rest is built.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
 import os
 import re
-import shutil
-import signal
 import subprocess
-import sys
-import tempfile
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from components.engine.gobuild import (
+    BuildError,
+    GoMissing,
+    cache_root,
+    check_go,
+    download,
+    go_binary as _go_binary,
+    locked,
+    run,
+    step,
+    wrapper_module,
+)
+
+__all__ = ["BuildError", "GoMissing", "Binaries", "cached", "resolve", "all_present", "ensure", "step"]
 
 KUBERNETES_VERSION = "v1.34.4"
 ETCD_VERSION = "v3.6.5"
@@ -54,18 +66,11 @@ KWOK_STAGES = (
 )
 
 CACHE_ENV = "MODEL_FLEET_CLUSTER_CACHE"
-# A silent proxy is reported after this long; a build that takes longer than BUILD_TIMEOUT
-# (cold, on 2 busy cores, kube-apiserver and friends take about 20 minutes) is given up.
-PROXY_TIMEOUT = int(os.environ.get("MODEL_FLEET_PROXY_TIMEOUT", "120"))
-BUILD_TIMEOUT = int(os.environ.get("MODEL_FLEET_BUILD_TIMEOUT", "3600"))
-
-
-class BuildError(Exception):
-    """The binaries cannot be had: a message for the user, no traceback."""
-
-
-class GoMissing(BuildError):
-    """No Go toolchain: the only reason the cluster tests skip instead of fail."""
+ASSETS_ENV = "KUBEBUILDER_ASSETS"
+# What envtest's binaries may be to serve here: the API server of the release the rest is built
+# at (its controllers and kwok speak to it), and an etcd with the watch progress requests it uses.
+SUPPORTED_APISERVER = re.compile(r"^Kubernetes v1\.34\.\d+")
+SUPPORTED_ETCD = re.compile(r"^etcd Version: 3\.[56]\.\d+", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -81,8 +86,7 @@ class Binaries:
 def cache_dir() -> Path:
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "model-fleet" / "cluster"
+    return cache_root() / "cluster"
 
 
 def _folders(cache: Path) -> dict[str, Path]:
@@ -107,89 +111,8 @@ def all_present(binaries: Binaries) -> bool:
     return all(path.is_file() for path in vars(binaries).values())
 
 
-@contextmanager
-def step(what: str):
-    """Print a step and, when it ends, how long it took."""
-    print(f"==> {what}", flush=True)
-    start = time.monotonic()
-    yield
-    print(f"    {what}: {time.monotonic() - start:.1f}s", flush=True)
-
-
 def go_binary() -> str:
-    go = shutil.which("go")
-    if go is None:
-        raise GoMissing(
-            "Go is not installed: the test control plane (etcd, kube-apiserver, kube-controller-manager, "
-            f"kube-scheduler, kwok) is built from the Go module proxy with Go >= {'.'.join(map(str, GO_MIN))}"
-        )
-    return go
-
-
-def _go_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        # An old Go fails with its own message instead of downloading a toolchain.
-        "GOTOOLCHAIN": "local",
-        "GOFLAGS": "-mod=mod -trimpath",
-        "CGO_ENABLED": "0",
-        # A go.work of an enclosing checkout would change what is built.
-        "GOWORK": "off",
-    }
-
-
-def _run(args: list[str], *, cwd: Path, log: Path, timeout: int, what: str, env: dict[str, str] | None = None) -> None:
-    """Run a go command with its output in `log`; a failure or a timeout is a BuildError naming both."""
-    # A cold build keeps both cores busy for many minutes; a lower priority keeps the machine usable.
-    command = ["nice", "-n", "10", *args]
-    with log.open("a") as out:
-        out.write(f"$ {' '.join(args)}\n")
-        out.flush()
-        process = subprocess.Popen(
-            command, cwd=cwd, env={**_go_env(), **(env or {})}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            code = process.wait(timeout=timeout)
-        except BaseException as err:
-            # Its own process group, so a timeout or a Ctrl-C stops the compilers it started too.
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            if isinstance(err, subprocess.TimeoutExpired):
-                raise BuildError(f"{what} took over {timeout}s and was stopped (log: {log})") from None
-            raise
-    if code != 0:
-        tail = "\n".join(log.read_text().splitlines()[-15:])
-        raise BuildError(f"{what} failed (log: {log}):\n{tail}")
-
-
-def _goproxy(go: str) -> str:
-    return subprocess.run([go, "env", "GOPROXY"], capture_output=True, text=True, timeout=60).stdout.strip()
-
-
-def check_go(go: str) -> None:
-    version = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, timeout=60, env=_go_env()).stdout.strip()
-    found = tuple(int(part) for part in re.findall(r"\d+", version)[:2])
-    if found < GO_MIN:
-        raise BuildError(f"Go {version} is too old: kwok {KWOK_VERSION} needs Go >= {'.'.join(map(str, GO_MIN))}")
-    print(f"    {version}, GOPROXY={_goproxy(go)}", flush=True)
-
-
-def download(go: str, module: str, version: str) -> dict:
-    """The module's metadata (and its files in the module cache): from the cache, else the proxy."""
-    proxy = _goproxy(go)
-    try:
-        result = subprocess.run(
-            [go, "mod", "download", "-json", f"{module}@{version}"],
-            capture_output=True, text=True, timeout=PROXY_TIMEOUT, env=_go_env(), cwd=tempfile.gettempdir(),
-        )
-    except subprocess.TimeoutExpired:
-        raise BuildError(f"the Go module proxy (GOPROXY={proxy}) did not answer for {module}@{version} within {PROXY_TIMEOUT}s") from None
-    # Errors come back in the JSON ("Error"), with nothing on stderr.
-    info = json.loads(result.stdout) if result.stdout.strip() else {}
-    if result.returncode != 0 or "Error" in info:
-        reason = info.get("Error") or result.stderr.strip()
-        raise BuildError(f"the Go module proxy (GOPROXY={proxy}) did not serve {module}@{version}: {reason}")
-    return info
+    return _go_binary("the test control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok)", GO_MIN)
 
 
 def kubernetes_go_mod(kubernetes_go_mod_text: str) -> str:
@@ -220,15 +143,9 @@ def kubernetes_go_mod(kubernetes_go_mod_text: str) -> str:
     return "\n".join(lines)
 
 
-def _wrapper_module(work: Path, go_mod: str) -> None:
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "go.mod").write_text(go_mod)
-    (work / "go.sum").unlink(missing_ok=True)
-
-
-def build_kubernetes(go: str, work: Path, target: Path) -> None:
+def build_kubernetes(go: str, work: Path, target: Path, commands: tuple[str, ...] = KUBERNETES_COMMANDS) -> None:
     info = download(go, KUBERNETES_MODULE, KUBERNETES_VERSION)
-    _wrapper_module(work, kubernetes_go_mod(Path(info["GoMod"]).read_text()))
+    wrapper_module(work, kubernetes_go_mod(Path(info["GoMod"]).read_text()))
     major, minor = KUBERNETES_VERSION[1:].split(".")[:2]
     # /version must say the real version: clients (pulumi-kubernetes among them) gate features on it.
     ldflags = " ".join(
@@ -240,11 +157,11 @@ def build_kubernetes(go: str, work: Path, target: Path) -> None:
             "-X k8s.io/component-base/version.gitTreeState=clean",
         ]
     )
-    packages = [f"{KUBERNETES_MODULE}/cmd/{command}" for command in KUBERNETES_COMMANDS]
-    _run([go, "build", "-ldflags", ldflags, "-o", f"{work / 'bin'}/", *packages], cwd=work, log=work / "build.log",
-         timeout=BUILD_TIMEOUT, what=f"building {', '.join(KUBERNETES_COMMANDS)} {KUBERNETES_VERSION}")
+    packages = [f"{KUBERNETES_MODULE}/cmd/{command}" for command in commands]
+    run([go, "build", "-ldflags", ldflags, "-o", f"{work / 'bin'}/", *packages], cwd=work, log=work / "build.log",
+        what=f"building {', '.join(commands)} {KUBERNETES_VERSION}")
     target.mkdir(parents=True, exist_ok=True)
-    for command in KUBERNETES_COMMANDS:
+    for command in commands:
         os.replace(work / "bin" / command, target / command)
 
 
@@ -252,9 +169,9 @@ def build_etcd(go: str, work: Path, target: Path) -> None:
     download(go, ETCD_MODULE, ETCD_VERSION)
     # The server module has a main package of its own; its replace directives point into etcd's
     # repository, which only a main module of ours can ignore.
-    _wrapper_module(work, f"module model-fleet.invalid/cluster/etcd\n\ngo 1.24\n\nrequire {ETCD_MODULE} {ETCD_VERSION}\n")
-    _run([go, "build", "-ldflags", "-s -w", "-o", str(work / "bin" / "etcd"), ETCD_MODULE], cwd=work, log=work / "build.log",
-         timeout=BUILD_TIMEOUT, what=f"building etcd {ETCD_VERSION}")
+    wrapper_module(work, f"module model-fleet.invalid/cluster/etcd\n\ngo 1.24\n\nrequire {ETCD_MODULE} {ETCD_VERSION}\n")
+    run([go, "build", "-ldflags", "-s -w", "-o", str(work / "bin" / "etcd"), ETCD_MODULE], cwd=work, log=work / "build.log",
+        what=f"building etcd {ETCD_VERSION}")
     target.mkdir(parents=True, exist_ok=True)
     os.replace(work / "bin" / "etcd", target / "etcd")
 
@@ -266,35 +183,58 @@ def build_kwok(go: str, work: Path, target: Path) -> None:
     stages = [(Path(info["Dir"]) / stage).read_text().strip() for stage in KWOK_STAGES]
     (target / "stages.yaml").write_text("\n---\n".join(stages) + "\n")
     # kwok's go.mod has no replace directives, so `go install module@version` builds it as released.
-    _run([go, "install", "-ldflags", "-s -w", f"{KWOK_MODULE}/cmd/kwok@{KWOK_VERSION}"], cwd=work, log=work / "build.log",
-         timeout=BUILD_TIMEOUT, what=f"building kwok {KWOK_VERSION}", env={"GOBIN": str(work / "bin")})
+    run([go, "install", "-ldflags", "-s -w", f"{KWOK_MODULE}/cmd/kwok@{KWOK_VERSION}"], cwd=work, log=work / "build.log",
+        what=f"building kwok {KWOK_VERSION}", env={"GOBIN": str(work / "bin")})
     os.replace(work / "bin" / "kwok", target / "kwok")
 
 
-@contextmanager
-def _locked(cache: Path):
-    """One build at a time per cache: two clones testing at once wait for each other."""
-    cache.mkdir(parents=True, exist_ok=True)
-    with (cache / ".lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"==> waiting for another build in {cache}", flush=True)
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+def _version_of(binary: Path) -> str:
+    try:
+        result = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return (result.stdout + result.stderr).strip()
+
+
+def from_assets(binaries: Binaries) -> Binaries:
+    """`binaries` with envtest's kube-apiserver and etcd from KUBEBUILDER_ASSETS where they are supported ones."""
+    assets = os.environ.get(ASSETS_ENV)
+    if not assets:
+        return binaries
+    found = {}
+    for field, name, supported in (("kube_apiserver", "kube-apiserver", SUPPORTED_APISERVER), ("etcd", "etcd", SUPPORTED_ETCD)):
+        binary = Path(assets) / name
+        if not (binary.is_file() and os.access(binary, os.X_OK)):
+            print(f"==> {ASSETS_ENV}={assets} has no {name}: using the one built here", flush=True)
+            continue
+        version = _version_of(binary)
+        if not supported.search(version):
+            said = version.splitlines()[0] if version else "no version"
+            print(f"==> {binary} is not a supported {name} ({said}; wanted {supported.pattern.strip('^')}): using the one built here", flush=True)
+            continue
+        print(f"==> using {binary} ({version.splitlines()[0]}) from {ASSETS_ENV}", flush=True)
+        found[field] = binary
+    return replace(binaries, **found)
+
+
+def resolve() -> Binaries:
+    """Where each binary comes from: envtest's assets where supported, else the cache (built or not yet)."""
+    return from_assets(cached())
 
 
 def ensure() -> Binaries:
-    """The binaries for the pinned versions, built first when the cache lacks them."""
+    """The binaries for the pinned versions: envtest's where usable, the rest built first when the cache lacks them."""
     cache = cache_dir()
-    binaries = cached()
+    binaries = resolve()
     if all_present(binaries):
         return binaries
     go = go_binary()
-    with _locked(cache):
+    with locked(cache):
+        kubernetes = tuple(c for c in KUBERNETES_COMMANDS if not getattr(binaries, c.replace("-", "_")).is_file())
         builders = {
             "etcd": (build_etcd, [binaries.etcd]),
-            "kubernetes": (build_kubernetes, [binaries.kube_apiserver, binaries.kube_controller_manager, binaries.kube_scheduler]),
+            "kubernetes": (lambda go, work, target: build_kubernetes(go, work, target, kubernetes),
+                           [getattr(binaries, c.replace("-", "_")) for c in KUBERNETES_COMMANDS]),
             "kwok": (build_kwok, [binaries.kwok, binaries.kwok_stages]),
         }
         # Another build may have finished while this one waited for the lock.
@@ -303,10 +243,11 @@ def ensure() -> Binaries:
             return binaries
         start = time.monotonic()
         with step("checking Go"):
-            check_go(go)
+            check_go(go, GO_MIN, f"kwok {KWOK_VERSION}")
         folders = _folders(cache)
         for name in missing:
-            with step(f"building {name} {VERSIONS[name]} into {folders[name]}"):
+            what = f"{', '.join(kubernetes)} {KUBERNETES_VERSION}" if name == "kubernetes" else f"{name} {VERSIONS[name]}"
+            with step(f"building {what} into {folders[name]}"):
                 builders[name][0](go, cache / "build" / f"{name}-{VERSIONS[name]}", folders[name])
         print(f"==> control plane binaries built in {time.monotonic() - start:.0f}s", flush=True)
     return binaries

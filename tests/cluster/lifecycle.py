@@ -10,7 +10,7 @@ from tests.cluster.kube import api_client
 
 
 def plane(name: str, *, attached: bool = False) -> ControlPlane:
-    return ControlPlane(RUNS / name, build.cached(), attached=attached)
+    return ControlPlane(RUNS / name, build.resolve(), attached=attached)
 
 
 def up(name: str, *, crds_dir: Path, stack_dir: Path, attached: bool = False, reuse: bool = True) -> ControlPlane:
