@@ -5,7 +5,12 @@ STACK ?= dev
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: venv preview check docs docs-check test clean
+.PHONY: help venv preview check docs docs-check test clean
+
+## List the targets with what each does (from the `##` comments above them).
+help:
+	@awk '/^## /{doc = doc (doc ? " " : "") substr($$0, 4); next} \
+		/^[a-zA-Z][a-zA-Z_-]*:/{if (doc) {split($$1, t, ":"); printf "  %-16s %s\n", t[1], doc}} {doc = ""}' $(MAKEFILE_LIST)
 
 # A virtualenv with the pinned dependencies, rebuilt when a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -14,6 +19,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
+## The virtualenv .venv with the pinned dependencies.
 venv: $(VENV)/.installed
 
 ## Validate the stack, regenerate its docs and, in render mode, its manifests (what `pulumi preview` does, without the engine).
@@ -25,12 +31,15 @@ preview: venv
 	@echo "==> rendering manifests for stack $(STACK)"
 	@$(PY) -m components render --stack $(STACK)
 
+## Validate STACK and run its preflight; every problem in one report.
 check: venv
 	@$(PY) -m components check --stack $(STACK)
 
+## Regenerate the docs of STACK.
 docs: venv
 	@$(PY) -m docsgen --stack $(STACK)
 
+## Exit 1 with a diff when the docs of STACK are stale.
 docs-check: venv
 	@$(PY) -m docsgen --stack $(STACK) --check
 
@@ -38,10 +47,11 @@ docs-check: venv
 test: venv test-tools engine-test-tools
 	@$(PY) -m pytest
 
+## Remove the venv, rendered manifests, built sites and the test cluster's run folders.
 clean:
 	@# A test cluster left running would outlive its run folder.
 	@if [ -x $(PY) ] && [ -d .cluster ]; then $(MAKE) --no-print-directory cluster-down; fi
-	rm -rf $(VENV) .pytest_cache rendered site tests/artifacts .cluster
+	rm -rf $(VENV) .pytest_cache rendered site site-handbook tests/artifacts .cluster
 
 # docs-site and test-tools
 include mk/docs.mk

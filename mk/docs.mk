@@ -31,3 +31,13 @@ test-tools:
 		echo "    apt-get install -y --no-install-recommends$$missing"; \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+.PHONY: handbook handbook-build
+
+## Serve the maintainers' handbook (handbook/) on 127.0.0.1:8001, rebuilt on every edit.
+handbook: venv
+	@NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve --strict --config-file handbook/mkdocs.yml --dev-addr 127.0.0.1:8001
+
+## Build the handbook into site-handbook/ with --strict (a broken link or include fails).
+handbook-build: venv
+	@NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --config-file handbook/mkdocs.yml --site-dir ../site-handbook

@@ -51,11 +51,12 @@ pr-preview: engine
 # Extra flags for up / destroy, e.g. PULUMI_FLAGS="--yes" in CI.
 PULUMI_FLAGS ?=
 
-## `up` / `destroy` of STACK with the engine: the program through the Automation API, no
-## language host needed. They show the preview and ask, unless PULUMI_FLAGS has --yes.
+## `up` of STACK with the engine: the program through the Automation API, no language host
+## needed. It shows the preview and asks, unless PULUMI_FLAGS has --yes.
 up: engine
 	@$(WITH_BACKEND) $(PY) -m components.engine up --stack $(STACK) $(PULUMI_FLAGS)
 
+## `destroy` of STACK with the engine (the namespace and cache claims are kept); asks unless PULUMI_FLAGS has --yes.
 destroy: engine
 	@$(WITH_BACKEND) $(PY) -m components.engine destroy --stack $(STACK) $(PULUMI_FLAGS)
 

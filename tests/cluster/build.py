@@ -202,7 +202,8 @@ def from_assets(binaries: Binaries) -> Binaries:
     if not assets:
         return binaries
     found = {}
-    for field, name, supported in (("kube_apiserver", "kube-apiserver", SUPPORTED_APISERVER), ("etcd", "etcd", SUPPORTED_ETCD)):
+    for field, name, supported, wanted in (("kube_apiserver", "kube-apiserver", SUPPORTED_APISERVER, "v1.34"),
+                                           ("etcd", "etcd", SUPPORTED_ETCD, "3.5 or 3.6")):
         binary = Path(assets) / name
         if not (binary.is_file() and os.access(binary, os.X_OK)):
             print(f"==> {ASSETS_ENV}={assets} has no {name}: using the one built here", flush=True)
@@ -210,7 +211,7 @@ def from_assets(binaries: Binaries) -> Binaries:
         version = _version_of(binary)
         if not supported.search(version):
             said = version.splitlines()[0] if version else "no version"
-            print(f"==> {binary} is not a supported {name} ({said}; wanted {supported.pattern.strip('^')}): using the one built here", flush=True)
+            print(f"==> {binary} is not a supported {name} ({said}; wanted {wanted}): using the one built here", flush=True)
             continue
         print(f"==> using {binary} ({version.splitlines()[0]}) from {ASSETS_ENV}", flush=True)
         found[field] = binary
