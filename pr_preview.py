@@ -31,7 +31,7 @@ from typing import Any
 
 from components import config
 from components.engine import discover
-from components.model_deployment import TYPE as MODEL_TYPE
+from components.details import COMPONENT_TYPE as MODEL_TYPE
 from components.problems import ConfigError
 from docsgen import writer
 

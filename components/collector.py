@@ -14,8 +14,6 @@ import gc
 THRESHOLDS = (50_000, 20, 20)
 
 
-def tune() -> tuple[int, int, int]:
-    """Set the collector's thresholds for building the resource graph; returns the previous ones."""
-    previous = gc.get_threshold()
+def tune() -> None:
+    """Set the collector's thresholds for building the resource graph."""
     gc.set_threshold(*THRESHOLDS)
-    return previous

@@ -23,6 +23,10 @@ def endpoint_url(entry: ModelEntry, namespace: str) -> str:
     return f"http://{entry.name}.{namespace}.svc.cluster.local:{SERVING_PORT}"
 
 
+# The Pulumi type token of the ModelDeployment component (in URNs, previews and state).
+COMPONENT_TYPE = "model-fleet:index:ModelDeployment"
+
+
 def model_details(entry: ModelEntry, namespace: str) -> dict:
     config = entry.deployment_config
     details = {

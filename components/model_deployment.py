@@ -5,12 +5,12 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.details import model_details
+from components.details import COMPONENT_TYPE, model_details
 from components.inventory import deployment_status
 from components.manifests import deployment, objects
 from components.spec import ModelEntry, MonitoringConfig
 
-TYPE = "model-fleet:index:ModelDeployment"
+TYPE = COMPONENT_TYPE
 
 
 # What a model's `status` output is: in render mode nothing is applied, so there is no status to
@@ -115,7 +115,7 @@ class ModelDeployment(pulumi.ComponentResource):
                     ),
                 )
             elif kind == "Service":
-                self.service = k8s.core.v1.Service(resource_name, metadata=manifest["metadata"], spec=manifest["spec"], opts=child)
+                k8s.core.v1.Service(resource_name, metadata=manifest["metadata"], spec=manifest["spec"], opts=child)
             else:
                 # The autoscaler targets the Deployment, which is declared before it.
                 after = [self.deployment] if kind == "PodAutoscaler" else []

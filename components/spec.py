@@ -147,7 +147,6 @@ def _one_line(value: str) -> str:
     return value
 
 
-Quantity = Annotated[str, AfterValidator(_quantity)]
 PositiveQuantity = Annotated[str, AfterValidator(_positive_quantity)]
 NonNegativeQuantity = Annotated[str, AfterValidator(_non_negative_quantity)]
 Duration = Annotated[str, _rule(GO_DURATION.fullmatch, "a duration (examples: 30s, 3m, 1h30m)")]

@@ -30,7 +30,6 @@ FENCES = ("```", "~~~")  # a line starting with one opens or closes a fenced blo
 
 @dataclass(frozen=True)
 class GeneratedEntry:
-    title: str
     sort_key: tuple[str, ...]
     text: str  # lines ending in "\n"
 

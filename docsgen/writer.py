@@ -236,7 +236,7 @@ def _plan(spec: StackSpec, root: Path) -> Plan:
             writes[path] = render.render_snippet(snippet, model)
             current.add(snippet.include)
             page_entries[snippet.page].setdefault(snippet.section, []).append(
-                pages.GeneratedEntry(entry.display_name, render.sort_key(entry), render.render_entry(entry.display_name, snippet))
+                pages.GeneratedEntry(render.sort_key(entry), render.render_entry(entry.display_name, snippet))
             )
     if spec.docs.limit_tiers:
         path = Path(render.SNIPPETS_DIR) / render.RATE_LIMIT_INCLUDE

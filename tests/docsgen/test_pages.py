@@ -62,7 +62,7 @@ def generated(title: str, slug: str) -> dict[str, list[pages.GeneratedEntry]]:
             f"    --8<-- 'code/get-started/start-building/real-time/real-time-{slug}.{ext}'\n"
             "    ```\n"
         )
-        return pages.GeneratedEntry(title, (title.casefold(),), text)
+        return pages.GeneratedEntry((title.casefold(),), text)
 
     return {"Python": [one("python", "py")], "CLI": [one("bash", "md")]}
 
