@@ -1,1 +1,1 @@
-"""Benchmarks at fleet scale (`python -m bench`) and the long fuzz campaign (bench/fuzz.py)."""
+"""Benchmarks at fleet scale: `python -m bench` (the commands) and `python -m bench.engine` (the program under the real engine)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from tests.factories import INVENTORY, entry, stack, write_project, write_stack
+from harness.factories import INVENTORY, entry, stack, write_project, write_stack
 
 MODEL_TYPES = ("chat", "completion", "embedding")
 GPUS_PER_NODE = 8

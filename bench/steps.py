@@ -80,7 +80,7 @@ def stat_floor(project: Path) -> Callable[[], Any]:
 def _program(directory: Path, values: dict[str, str]) -> Callable[[], Any]:
     import importlib
 
-    from tests.test_program import run_program
+    from harness.program import run_program
 
     # Imported untimed for the program and its floor alike: what the program imports, and the
     # resource modules pulumi_kubernetes would load on first use.
@@ -99,7 +99,7 @@ def _program(directory: Path, values: dict[str, str]) -> Callable[[], Any]:
 
 def program(project: Path) -> Callable[[], Any]:
     """The Pulumi program (__main__.py) under the project's mocks, as tests/test_program.py runs it."""
-    from tests.test_program import engine_config
+    from harness.program import engine_config
 
     return _program(project, engine_config(project, STACK))
 

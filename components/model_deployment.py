@@ -123,8 +123,9 @@ class ModelDeployment(pulumi.ComponentResource):
 
         self.fields = {**model_details(entry, namespace), "status_as_of": AS_OF[rendering]}
         self.status = pulumi.Output.from_input(RENDERED) if rendering else self.deployment.status.apply(_status)
-        self.details = self.status.apply(self.report)
-        self.register_outputs({"details": self.details})
+        # The model's details are the stack's `models` export; registered here as well, each
+        # component's state would hold them a second time.
+        self.register_outputs({"status": self.status})
 
     def report(self, status: str) -> dict:
         """The model's details with its status. Outputs of plain strings are what the stack's export

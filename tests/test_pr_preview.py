@@ -19,7 +19,7 @@ import pytest
 import pr_preview
 from components.engine.discover import Engine
 from docsgen.__main__ import main as docsgen
-from tests.factories import entry, stack, write_stack
+from harness.factories import entry, stack, write_stack
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,8 +18,8 @@ import pytest
 
 from components import preflight
 from components.spec import GPUNode
-from tests import pulumi_mocks
-from tests.test_program import ROOT, run_program
+from harness import pulumi_mocks
+from harness.program import ROOT, run_program
 
 pytestmark = pytest.mark.mocks
 EXPECTED = Path(__file__).parent / "data" / "stack_conversion.json"

@@ -15,7 +15,7 @@ from components.manifests.labels import MODEL_NAME_LABEL
 from components.spec import ModelEntry, StackSpec
 from tests.cluster.contents import NODES
 from tests.cluster.kube import wait_until
-from tests.factories import DELETE, entry, gpu_entry
+from harness.factories import DELETE, entry, gpu_entry
 
 A100 = NODES[0]
 GPU_NODES = frozenset(n.name for n in NODES if n.gpus)

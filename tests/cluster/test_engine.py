@@ -14,7 +14,7 @@ from tests.cli.conftest import copy_program
 from tests.cluster import fleet
 from tests.cluster.stack import HEADER, STACK
 from tests.engine_runs import engine_stack, require_engine
-from tests.factories import DELETE, entry
+from harness.factories import DELETE, entry
 
 pytestmark = [pytest.mark.cluster, pytest.mark.engine]
 TOKEN = "hf_" + "ClusterEngineToken0123456789abcd"

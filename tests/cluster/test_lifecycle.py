@@ -9,7 +9,7 @@ from urllib3.exceptions import HTTPError
 from components.manifests.labels import MODEL_NAME_LABEL, pvc_name
 from tests.cluster import fleet
 from tests.cluster.kube import apply, wait_until
-from tests.factories import gpu_entry
+from harness.factories import gpu_entry
 
 pytestmark = pytest.mark.cluster
 

@@ -10,7 +10,7 @@ from components.spec import AIBRIX_CRD
 from tests import schemas
 from tests.cluster.contents import NODES, install_crds
 from tests.cluster.kube import wait_until
-from tests.factories import gpu_entry, write_stack
+from harness.factories import gpu_entry, write_stack
 
 pytestmark = pytest.mark.cluster
 

@@ -7,7 +7,7 @@ from pydantic import SecretStr
 
 from components import catalog, config
 from components.problems import ConfigError
-from tests.factories import catalog_entry, entry, stack, write_project, write_stack
+from harness.factories import catalog_entry, entry, stack, write_project, write_stack
 
 pytestmark = pytest.mark.unit
 

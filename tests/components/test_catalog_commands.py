@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components.__main__ import main as cli
-from tests.factories import catalog_entry, write_project
+from harness.factories import catalog_entry, write_project
 
 pytestmark = pytest.mark.unit
 

@@ -11,7 +11,7 @@ import pytest
 
 from components import config, reference
 from components.__main__ import main as cli
-from tests.factories import entry, stack, write_stack
+from harness.factories import entry, stack, write_stack
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]

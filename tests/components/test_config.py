@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from components import config
 from components.problems import ConfigError
-from tests.factories import DELETE, SEED_REQUEST, entry, gpu_entry, stack, write_stack
+from harness.factories import DELETE, SEED_REQUEST, entry, gpu_entry, stack, write_stack
 
 pytestmark = pytest.mark.unit
 

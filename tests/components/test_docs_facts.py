@@ -7,7 +7,7 @@ import pytest
 from components import config, docs_facts
 from components.problems import ConfigError
 from components.spec import ModelType
-from tests.factories import entry, stack
+from harness.factories import entry, stack
 
 pytestmark = pytest.mark.unit
 

@@ -15,7 +15,7 @@ from components import atomic_files, config, manifest_files
 from components.__main__ import main as cli
 from components.manifests import objects
 from components.problems import ConfigError
-from tests.factories import entry, stack, write_stack
+from harness.factories import entry, stack, write_stack
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from components import config
 from components.manifests import deployment, labels, pod_autoscaler, pvc, secret, service, service_monitor
 from components.spec import ModelEntry, MonitoringConfig
 from tests import schemas
-from tests.factories import entry
+from harness.factories import entry
 
 pytestmark = pytest.mark.unit
 NS = "jan-models"

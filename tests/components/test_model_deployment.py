@@ -12,8 +12,8 @@ from components import config
 from components.manifests import deployment, pod_autoscaler, pvc, service, service_monitor
 from components.model_deployment import TYPE, ModelDeployment
 from components.spec import MonitoringConfig
-from tests import pulumi_mocks
-from tests.factories import entry
+from harness import pulumi_mocks
+from harness.factories import entry
 
 pytestmark = pytest.mark.mocks
 NS = "jan-models"
@@ -34,7 +34,7 @@ def declare(m, service_monitor_enabled=True, rendering=False):
         component = ModelDeployment(
             m, namespace=NS, monitoring=MONITORING, service_monitor_enabled=service_monitor_enabled, rendering=rendering
         )
-        return component.details.apply(lambda details: result.update(details))
+        return component.status.apply(lambda status: result.update(component.report(status)))
 
     run()
     return monitor, result

@@ -9,7 +9,7 @@ import pytest
 from components import config, preflight
 from components.__main__ import main as cli
 from components.problems import ConfigError
-from tests.factories import DELETE, entry, gpu_entry, stack, write_stack
+from harness.factories import DELETE, entry, gpu_entry, stack, write_stack
 from tests.kube_api import FakeKubeAPI, deployment, node
 
 pytestmark = pytest.mark.unit

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from docsgen.__main__ import main as docsgen
-from tests.factories import DELETE, entry, stack, write_stack
+from harness.factories import DELETE, entry, stack, write_stack
 
 REPO = Path(__file__).resolve().parents[2]
 MKDOCS_YML = REPO / "mkdocs.yml"

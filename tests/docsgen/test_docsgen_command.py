@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from docsgen.__main__ import main as docsgen
-from tests.factories import entry, stack, write_stack
+from harness.factories import entry, stack, write_stack
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from docsgen.__main__ import main as docsgen
-from tests.factories import entry, stack, write_stack
+from harness.factories import entry, stack, write_stack
 
 pytestmark = pytest.mark.unit
 MODELS = Path("docs/get-started/models.md")

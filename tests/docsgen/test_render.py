@@ -9,7 +9,7 @@ import pytest
 
 from components import config
 from docsgen import writer
-from tests.factories import entry, stack
+from harness.factories import entry, stack
 
 pytestmark = pytest.mark.unit
 GOLDEN = Path(__file__).parent / "golden"

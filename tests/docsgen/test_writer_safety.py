@@ -20,7 +20,7 @@ import pytest
 from components import atomic_files, config
 from docsgen import writer
 from docsgen.__main__ import main as docsgen
-from tests.factories import entry, stack, write_stack
+from harness.factories import entry, stack, write_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 SNIPPETS = Path("docs/.snippets/code/get-started/start-building")
@@ -462,7 +462,7 @@ def test_a_run_that_fails_lets_the_next_one_write(tmp_path, capsys):
 
 @pytest.mark.mocks
 def test_the_pulumi_program_takes_the_same_lock(tmp_path):
-    from tests.test_program import run_program
+    from harness.program import run_program
 
     for name in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)

@@ -1,6 +1,6 @@
 """Generated stack configs for the fuzz tier and the fuzz benchmark, and the properties each one must keep.
 
-Every case is a raw `model-fleet:*` mapping built with tests.factories:
+Every case is a raw `model-fleet:*` mapping built with harness.factories:
 
 - valid_cases: what the docs read, varied within the contract: names, display names (printable,
   markup and shell text included), model types, how vLLM is told the model ID, base URL,
@@ -14,7 +14,7 @@ Every case is a raw `model-fleet:*` mapping built with tests.factories:
 check(case) runs a case through the project's entry points, `components.config` and
 `docsgen.writer` on a temporary docs root, runs every generated snippet with curl, jq, sleep and
 the openai package replaced by recorders, and returns the findings. The test tier asserts there
-are none; bench/fuzz.py counts them over a long campaign.
+are none; tests/fuzz/campaign.py counts them over a long campaign.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from hypothesis import strategies as st
 from components import config
 from components.problems import ConfigError
 from docsgen import writer
-from tests.factories import DELETE, INVENTORY, entry, set_path, stack, write_stack
+from harness.factories import DELETE, INVENTORY, entry, set_path, stack, write_stack
 
 # Every injection payload tries to create this file in the snippet's working directory.
 PWNED = "fuzz-pwned"

@@ -1,7 +1,7 @@
 """Fuzzing: generated stack configs, valid and broken, through validation and docs generation.
 
 The strategies and every property live in tests/fuzz/strategies.py, shared with the long
-campaign of bench/fuzz.py; here each runs a modest, reproducible number of examples
+campaign of tests/fuzz/campaign.py; here each runs a modest, reproducible number of examples
 (derandomized, no example database).
 """
 
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import entry, stack
+from harness.factories import entry, stack
 from tests.fuzz import strategies as fuzz
 
 pytestmark = pytest.mark.fuzz
@@ -65,7 +65,7 @@ def test_a_tampered_docs_tree_changes_nothing_but_generated_snippets(case):
 
 def test_the_campaign_benchmark_reports_its_counts():
     run = subprocess.run(
-        [sys.executable, "bench/fuzz.py", "--examples", "20"], cwd=ROOT, capture_output=True, text=True, timeout=600
+        [sys.executable, "tests/fuzz/campaign.py", "--examples", "20"], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
 
     lines = [m for line in run.stdout.splitlines() if (m := COUNTS_LINE.fullmatch(line))]

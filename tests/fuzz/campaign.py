@@ -1,6 +1,6 @@
 """Fuzz campaign: the fuzz tier's generated stacks and properties, many more of them.
 
-    .venv/bin/python bench/fuzz.py [--examples 10000] [--seed 0] [--show 2]
+    .venv/bin/python tests/fuzz/campaign.py [--examples 10000] [--seed 0] [--show 2]
 
 Draws valid, broken, slipped and tampered stacks with the strategies of
 tests/fuzz/strategies.py, checks every property there on each, and ends with one line of counts:
@@ -23,7 +23,7 @@ import traceback
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
