@@ -5,7 +5,7 @@ STACK ?= dev
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv preview check docs docs-check test clean
+.PHONY: help venv preview check docs docs-check test test-fast clean
 
 ## List the targets with what each does (from the `##` comments above them).
 help:
@@ -46,6 +46,10 @@ docs-check: venv
 ## The whole test suite (installs curl, jq and chromium from Debian when missing).
 test: venv test-tools engine-test-tools
 	@$(PY) -m pytest
+
+## The in-process tiers only (unit and mocks), for the edit-test loop; nothing is built or installed.
+test-fast: venv
+	@$(PY) -m pytest -q -m "unit or mocks"
 
 ## Remove the venv, rendered manifests, built sites and the test cluster's run folders.
 clean:

@@ -21,7 +21,7 @@ from components.engine.discover import Engine
 from docsgen.__main__ import main as docsgen
 from harness.factories import entry, stack, write_stack
 
-pytestmark = pytest.mark.unit
+# Each test's tier is marked on it: `unit` runs in this process, `process` starts bash or a command.
 ROOT = Path(__file__).resolve().parents[1]
 RECORDED = ROOT / "tests" / "cli" / "recorded"
 COMPONENT = "model-fleet:index:ModelDeployment"
@@ -53,6 +53,7 @@ DEPLOYMENT, SERVICE, CLAIM = "kubernetes:apps/v1:Deployment", "kubernetes:core/v
 MONITOR, AUTOSCALER = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "kubernetes:autoscaling.aibrix.ai/v1alpha1:PodAutoscaler"
 
 
+@pytest.mark.unit
 def test_a_recorded_first_preview_creates_each_model_with_its_children():
     steps = pr_preview.steps_from_preview(recorded("dev-create"))
     qwen, mistral, bge = "qwen3-coder-30b", "mistral-nemo-instruct-2407", "bge-m3"
@@ -68,6 +69,7 @@ def test_a_recorded_first_preview_creates_each_model_with_its_children():
     }
 
 
+@pytest.mark.unit
 def test_a_recorded_change_renders_update_replace_delete_and_create_per_model():
     plan = pr_preview.ResourcePlan(computed=True, steps=pr_preview.steps_from_preview(recorded("dev-change")))
     summary = pr_preview.render_summary("dev", pr_preview.Validation(models=3), pr_preview.DocsDrift(), plan)
@@ -122,6 +124,7 @@ def digest() -> dict:
     }
 
 
+@pytest.mark.unit
 def test_steps_are_grouped_by_model_with_the_keys_that_change():
     steps = pr_preview.steps_from_preview(digest())
     by_model = {(s.model, s.op, s.type, s.name): (s.keys, s.replace_keys) for s in steps}
@@ -137,12 +140,14 @@ def test_steps_are_grouped_by_model_with_the_keys_that_change():
     }
 
 
+@pytest.mark.unit
 def test_a_replacement_shown_as_several_steps_is_one_change():
     pvc = child("b", "kubernetes:core/v1:PersistentVolumeClaim", "b-hf-cache")
     document = {"steps": [step(op, pvc, replaceReasons=["spec"]) for op in ("create-replacement", "replace", "delete-replaced")]}
     assert [(s.op, s.name) for s in pr_preview.steps_from_preview(document)] == [("replace", "b-hf-cache")]
 
 
+@pytest.mark.unit
 def test_the_summary_lists_each_models_changes():
     plan = pr_preview.ResourcePlan(computed=True, steps=pr_preview.steps_from_preview(digest()))
     summary = pr_preview.render_summary("dev", pr_preview.Validation(models=2), pr_preview.DocsDrift(), plan)
@@ -202,6 +207,7 @@ def project(tmp_path) -> Path:
     return tmp_path
 
 
+@pytest.mark.unit
 def test_a_clean_stack_without_the_engine_says_why_there_is_no_plan(project):
     status, summary = pr_preview.run("dev", project, NO_ENGINE)
     assert status == 0
@@ -215,6 +221,7 @@ def test_a_clean_stack_without_the_engine_says_why_there_is_no_plan(project):
     ]
 
 
+@pytest.mark.unit
 def test_docs_drift_names_the_files_and_says_to_run_make_preview(project):
     write_stack(project, stack(entry("a", display_name="Model A Renamed"), entry("c")))
     status, summary = pr_preview.run("dev", project, NO_ENGINE)
@@ -234,6 +241,7 @@ def test_docs_drift_names_the_files_and_says_to_run_make_preview(project):
     ]
 
 
+@pytest.mark.unit
 def test_invalid_config_reports_every_problem_and_checks_nothing_else(project):
     write_stack(project, stack(entry("a", **{"deployment_config.gpu_cout": 1}), entry("b", **{"requirements.memory": "x"})))
     status, summary = pr_preview.run("dev", project, NO_ENGINE)
@@ -251,6 +259,7 @@ def test_invalid_config_reports_every_problem_and_checks_nothing_else(project):
     ]
 
 
+@pytest.mark.unit
 def test_a_preview_document_becomes_the_plan_in_the_summary(project):
     plan = pr_preview.plan_of(0, json.dumps(digest()), "")
     summary = pr_preview.render_summary("dev", pr_preview.Validation(models=2), pr_preview.DocsDrift(), plan)
@@ -258,6 +267,7 @@ def test_a_preview_document_becomes_the_plan_in_the_summary(project):
     assert "#### `b`" in summary
 
 
+@pytest.mark.unit
 def test_an_engine_failure_is_its_errors():
     failed = {"diagnostics": [{"message": "error: Pulumi.dev.yaml: 1 problem found; nothing was changed\n", "severity": "error"},
                               {"message": "a warning", "severity": "warning"}]}
@@ -273,11 +283,13 @@ def test_an_engine_failure_is_its_errors():
     ]
 
 
+@pytest.mark.unit
 def test_an_engine_that_prints_no_preview_fails_with_what_it_said():
     plan = pr_preview.plan_of(1, "", "error: no stack named dev found")
     assert plan.failed and plan.errors == ["`pulumi preview --json` printed no preview: error: no stack named dev found"]
 
 
+@pytest.mark.process
 def test_the_command_writes_the_summary_file(project, tmp_path):
     summary = tmp_path / "out" / "summary.md"
     result = subprocess.run(

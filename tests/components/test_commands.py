@@ -13,16 +13,18 @@ from components import config, reference
 from components.__main__ import main as cli
 from harness.factories import entry, stack, write_stack
 
-pytestmark = pytest.mark.unit
+# Each test's tier is marked on it: `unit` runs in this process, `process` starts bash or a command.
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.unit
 def test_check_passes_a_clean_stack(tmp_path, capsys):
     write_stack(tmp_path, stack(entry("a"), entry("b")))
     assert cli(["check", "--stack", "dev", "--project-dir", str(tmp_path)]) == 0
     assert capsys.readouterr().out == "Pulumi.dev.yaml: 2 models valid, cluster facts from inventory\n"
 
 
+@pytest.mark.process
 def test_check_lists_every_problem_without_a_traceback(tmp_path):
     write_stack(tmp_path, stack(entry("a", **{"deployment_config.gpu_cout": 1}), entry("b", **{"requirements.memory": "x"})))
     result = subprocess.run(
@@ -37,6 +39,7 @@ def test_check_lists_every_problem_without_a_traceback(tmp_path):
     ]
 
 
+@pytest.mark.unit
 def test_status_json_has_the_apis_shape(tmp_path, capsys):
     write_stack(tmp_path, stack(entry()))
     assert cli(["status", "--stack", "dev", "--project-dir", str(tmp_path), "--json"]) == 0
@@ -47,6 +50,7 @@ def test_status_json_has_the_apis_shape(tmp_path, capsys):
     }
 
 
+@pytest.mark.unit
 def test_models_lists_the_stacks_models(tmp_path, capsys):
     write_stack(tmp_path, stack(entry("a"), entry("b")))
     assert cli(["models", "--stack", "dev", "--project-dir", str(tmp_path)]) == 0
@@ -55,6 +59,7 @@ def test_models_lists_the_stacks_models(tmp_path, capsys):
     assert out[0].split() == ["a", "jan-models", "managed", "declared", "a"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", ["dev", "staging", "prod"])
 def test_committed_stack_files_are_valid(name):
     files = config.read_stack(ROOT, name)
@@ -64,6 +69,7 @@ def test_committed_stack_files_are_valid(name):
     assert len(parsed.spec.models) >= 2
 
 
+@pytest.mark.unit
 def test_dev_stack_passes_the_preflight_with_its_inventory():
     loaded = config.load_stack_file(ROOT, "dev")
     # The deployment API's example keeps its cache on a ReadWriteOnce claim while autoscaling, and
@@ -79,6 +85,7 @@ def test_dev_stack_passes_the_preflight_with_its_inventory():
     ]
 
 
+@pytest.mark.unit
 def test_the_handbooks_reference_is_generated_from_the_schema():
     page = reference.PAGE.read_text()
     assert reference.updated(page) == page, "run: .venv/bin/python -m components.reference"
@@ -86,12 +93,14 @@ def test_the_handbooks_reference_is_generated_from_the_schema():
         assert f"| `{key}` |" in page
 
 
+@pytest.mark.unit
 def test_readme_names_the_commands_ci_and_users_run():
     readme = (ROOT / "README.md").read_text()
     assert readme.count("\nmake preview   #") == 1 and readme.count("\nmake test      #") == 1
     assert (ROOT / ".ci/run").read_text().splitlines()[-1] == "make test"
 
 
+@pytest.mark.unit
 def test_unreadable_stack_file_is_a_message_not_a_traceback(tmp_path, capsys):
     (tmp_path / "Pulumi.dev.yaml").write_bytes(b"config:\n  model-fleet:namespace: \xff\n")
     assert cli(["check", "--stack", "dev", "--project-dir", str(tmp_path)]) == 1
@@ -99,6 +108,7 @@ def test_unreadable_stack_file_is_a_message_not_a_traceback(tmp_path, capsys):
     assert err == "Pulumi.dev.yaml: 1 problem found; nothing was changed\n  - not UTF-8 text: byte 0xff on line 2\n"
 
 
+@pytest.mark.unit
 def test_status_reports_the_cluster_even_when_a_model_cannot_run_on_it(tmp_path, capsys):
     raw = stack(entry())
     raw["cluster"]["crds"] = []  # the model autoscales: check fails without the AIBrix CRD
@@ -111,6 +121,7 @@ def test_status_reports_the_cluster_even_when_a_model_cannot_run_on_it(tmp_path,
     assert report["aibrix_ok"] is False and report["total_gpus"] == 3
 
 
+@pytest.mark.unit
 def test_status_still_needs_valid_cluster_sections(tmp_path, capsys):
     write_stack(tmp_path, stack(entry(), cluster={"gpu_nodes": "many"}))
     assert cli(["status", "--stack", "dev", "--project-dir", str(tmp_path)]) == 1

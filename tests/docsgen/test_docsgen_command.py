@@ -12,7 +12,7 @@ import pytest
 from docsgen.__main__ import main as docsgen
 from harness.factories import entry, stack, write_stack
 
-pytestmark = pytest.mark.unit
+# Each test's tier is marked on it: `unit` runs in this process, `process` starts bash or a command.
 ROOT = Path(__file__).resolve().parents[2]
 SNIPPETS = Path("docs/.snippets/code/get-started/start-building")
 PAGE = Path("docs/get-started/start-building/real-time.md")
@@ -26,6 +26,7 @@ def run(project: Path, *args: str) -> int:
     return docsgen(["--stack", "dev", "--project-dir", str(project), *args])
 
 
+@pytest.mark.unit
 def test_second_run_rewrites_nothing(tmp_path):
     write_stack(tmp_path, stack(entry("a"), entry("b")))
     assert run(tmp_path) == 0
@@ -41,6 +42,7 @@ def test_second_run_rewrites_nothing(tmp_path):
     assert len(before) == 2 * 4 + 3 + 1
 
 
+@pytest.mark.unit
 def test_removed_model_loses_its_files_and_entries_and_hand_written_ones_stay(tmp_path):
     write_stack(tmp_path, stack(entry("a"), entry("b")))
     assert run(tmp_path) == 0
@@ -59,6 +61,7 @@ def test_removed_model_loses_its_files_and_entries_and_hand_written_ones_stay(tm
     assert hand_snippet.read_text() == "print('mine')\n"
 
 
+@pytest.mark.unit
 def test_existing_hand_written_file_at_a_generated_path_is_a_conflict_and_nothing_is_written(tmp_path, capsys):
     write_stack(tmp_path, stack(entry("a")))
     mine = tmp_path / SNIPPETS / "batch/batch-jsonl-a.md"
@@ -72,6 +75,7 @@ def test_existing_hand_written_file_at_a_generated_path_is_a_conflict_and_nothin
     assert mine.read_text() == "#!/bin/bash\necho mine\n"
 
 
+@pytest.mark.unit
 def test_invalid_config_writes_nothing_and_lists_every_problem(tmp_path, capsys):
     write_stack(tmp_path, stack(entry("a", **{"deployment_config.gpu_count": 4}), entry("a")))
     assert run(tmp_path) == 1
@@ -81,6 +85,7 @@ def test_invalid_config_writes_nothing_and_lists_every_problem(tmp_path, capsys)
     assert not (tmp_path / "docs").exists()
 
 
+@pytest.mark.unit
 def test_check_reports_stale_docs_with_a_diff_and_writes_nothing(tmp_path, capsys):
     write_stack(tmp_path, stack(entry("a")))
     assert run(tmp_path) == 0
@@ -107,6 +112,7 @@ def test_check_reports_stale_docs_with_a_diff_and_writes_nothing(tmp_path, capsy
     assert "--- a/.snippets/code/get-started/start-building/real-time/real-time-a.py\n+++ /dev/null" in capsys.readouterr().out
 
 
+@pytest.mark.unit
 def test_docs_root_can_point_at_another_checkout(tmp_path):
     write_stack(tmp_path, stack(entry("a")))
     external = tmp_path / "kluster-docs"
@@ -118,6 +124,7 @@ def test_docs_root_can_point_at_another_checkout(tmp_path):
     assert (tmp_path.parent / "elsewhere/get-started/start-building/batch.md").is_file()
 
 
+@pytest.mark.unit
 def test_disabled_docs_are_not_written(tmp_path, capsys):
     write_stack(tmp_path, stack(entry("a"), docs={"enabled": False}))
     assert run(tmp_path) == 0
@@ -125,6 +132,7 @@ def test_disabled_docs_are_not_written(tmp_path, capsys):
     assert not (tmp_path / "docs").exists()
 
 
+@pytest.mark.process
 def test_command_line_entry_point(tmp_path):
     write_stack(tmp_path, stack(entry("a")))
     result = subprocess.run(
@@ -134,5 +142,6 @@ def test_command_line_entry_point(tmp_path):
     assert result.returncode == 1 and "out of date" in result.stderr
 
 
+@pytest.mark.unit
 def test_committed_dev_docs_match_the_dev_stack():
     assert docsgen(["--stack", "dev", "--project-dir", str(ROOT), "--check"]) == 0

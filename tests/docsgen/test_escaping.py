@@ -17,7 +17,7 @@ import pytest
 from components.spec import ModelType
 from docsgen import render
 
-pytestmark = pytest.mark.unit
+# Each test's tier is marked on it: `unit` runs in this process, `process` starts bash or a command.
 
 HOSTILE = [
     "org/x'; touch $MARKER; echo '",
@@ -44,6 +44,7 @@ def _string_constants(tree: ast.AST) -> set[str]:
     return {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("value", HOSTILE)
 @pytest.mark.parametrize("kind, snippet", SNIPPET_KINDS, ids=lambda p: getattr(p, "template", str(p)))
 def test_hostile_values_stay_data_in_every_snippet(tmp_path, value, kind, snippet):
@@ -80,6 +81,7 @@ def run_with_stubs(script: Path, tmp_path: Path) -> None:
     subprocess.run(["bash", str(script)], cwd=tmp_path, env=env, capture_output=True, timeout=30)
 
 
+@pytest.mark.process
 def test_model_id_reaches_curl_as_one_argument_whatever_it_holds(tmp_path):
     value = "org/x'; touch /tmp/p; echo '"
     snippet = next(s for s in render.snippet_files("x", ModelType.chat) if s.page == "real-time" and s.language == "bash")
@@ -91,11 +93,13 @@ def test_model_id_reaches_curl_as_one_argument_whatever_it_holds(tmp_path):
     assert '"model": "org/x\'; touch /tmp/p; echo \'"' in args
 
 
+@pytest.mark.unit
 def test_a_template_value_without_an_escape_filter_does_not_render():
     with pytest.raises(TypeError, match="is not escaped"):
         render.ENV.from_string("print('{{ value }}')").render(value="x")
 
 
+@pytest.mark.unit
 def test_every_template_escapes_every_value():
     """No template writes a raw value: rendering each one with plain values goes through the filters."""
     for kind in ModelType:
@@ -104,6 +108,7 @@ def test_every_template_escapes_every_value():
             render.render_snippet(snippet, model)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "title, shown",
     [
@@ -117,11 +122,13 @@ def test_display_names_are_plain_text_in_the_pages(title, shown):
     assert render.render_entry(title, snippet).splitlines()[0] == f'??? example "{shown}"'
 
 
+@pytest.mark.unit
 def test_python_string_literal_round_trips_every_character():
     for value in HOSTILE + ["plain", "é 😀", "\t\r\n"]:
         assert ast.literal_eval(render.py_str(value)) == value
 
 
+@pytest.mark.process
 def test_bash_word_round_trips_every_character():
     # A bash argument cannot hold NUL, so that one value is left out.
     for value in [v for v in HOSTILE if "\x00" not in v]:
@@ -129,11 +136,13 @@ def test_bash_word_round_trips_every_character():
         assert out.stdout == value
 
 
+@pytest.mark.unit
 def test_strict_undefined_still_applies():
     with pytest.raises(jinja2.UndefinedError):
         render.ENV.from_string("{{ missing | py }}").render()
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("value", "cell"),
     [
@@ -146,6 +155,7 @@ def test_a_table_cell_cannot_end_early_or_hold_markup(value, cell):
     assert render.table_cell(value) == cell
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("count", "shown"),
     [(32768, "32K"), (32000, "32k"), (1048576, "1M"), (2000000, "2m"), (25600, "25K"), (12345, "12345"), (None, "—")],
@@ -154,6 +164,7 @@ def test_token_counts_are_shown_in_the_notation_vllm_reads_back(count, shown):
     assert render.tokens(count) == shown
 
 
+@pytest.mark.unit
 def test_a_model_id_that_would_break_inline_code_is_escaped_text_instead():
     assert render.inline_code("org/m-1.5:fp8") == "`org/m-1.5:fp8`"
     assert render.inline_code("a`|b") == r"a\`\|b"

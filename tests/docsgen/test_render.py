@@ -11,7 +11,7 @@ from components import config
 from docsgen import writer
 from harness.factories import entry, stack
 
-pytestmark = pytest.mark.unit
+# Each test's tier is marked on it: `unit` runs in this process, `process` starts bash or a command.
 GOLDEN = Path(__file__).parent / "golden"
 SNIPPETS = Path(".snippets/code/get-started/start-building")
 
@@ -58,6 +58,7 @@ def generate(tmp_path: Path) -> dict[Path, str]:
     return {p: (tmp_path / p).read_text() for p in sorted(plan.writes)}
 
 
+@pytest.mark.unit
 def test_output_matches_golden_files(tmp_path, update_golden):
     files = generate(tmp_path)
     if update_golden:
@@ -70,6 +71,7 @@ def test_output_matches_golden_files(tmp_path, update_golden):
         assert text == (GOLDEN / path).read_text(), f"{path} differs from its golden file (run pytest --update-golden on purpose)"
 
 
+@pytest.mark.unit
 def test_walk_through_model_gets_the_four_files_and_page_entries_it_describes(tmp_path):
     files = generate(tmp_path)
     assert {p for p in files if "mistral" in p.name} == {
@@ -92,6 +94,7 @@ def test_walk_through_model_gets_the_four_files_and_page_entries_it_describes(tm
             assert 'model": "mistralai/Mistral-Nemo-Instruct-2407"' in text or 'model="mistralai/Mistral-Nemo-Instruct-2407"' in text
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("name", "model_id", "endpoint"),
     [
@@ -113,6 +116,7 @@ def test_every_snippet_calls_its_models_api_with_the_served_model_id(tmp_path, n
             assert [f"request-{i}" in text for i in (1, 2, 3, 4)] == [True, True, True, False]
 
 
+@pytest.mark.process
 def test_python_snippets_compile_and_bash_snippets_parse(tmp_path):
     files = generate(tmp_path)
     for path, text in files.items():
@@ -125,6 +129,7 @@ def test_python_snippets_compile_and_bash_snippets_parse(tmp_path):
             assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.process
 def test_bash_snippets_stop_with_a_clear_message_without_api_key(tmp_path):
     generate(tmp_path)
     for script in sorted((tmp_path / SNIPPETS).rglob("*.md")):
@@ -134,12 +139,14 @@ def test_bash_snippets_stop_with_a_clear_message_without_api_key(tmp_path):
         assert result.stdout == ""
 
 
+@pytest.mark.unit
 def test_bash_batch_loop_stops_on_every_final_status(tmp_path):
     generate(tmp_path)
     script = (tmp_path / SNIPPETS / "batch/batch-jsonl-bge-m3.md").read_text()
     assert "completed | failed | cancelled | expired) break ;;" in script
 
 
+@pytest.mark.unit
 def test_python_snippets_read_api_key_from_env_or_prompt(tmp_path):
     files = generate(tmp_path)
     for path, text in files.items():

@@ -342,7 +342,7 @@ def assert_converges(project: Path, fleets: Fleets, capsys) -> None:
     assert run(project, "--check") == 0
 
 
-@pytest.mark.unit
+@pytest.mark.process
 def test_a_docs_run_killed_at_any_moment_leaves_old_or_new_files_and_the_next_run_converges(tmp_path, fleets, capsys):
     # When a run is ready to write (stack read, docs planned and compared: a check of converged docs)
     # and when it is done.
@@ -389,7 +389,7 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-@pytest.mark.unit
+@pytest.mark.process
 def test_a_docs_run_killed_before_any_replace_or_delete_leaves_old_or_new_files_and_the_next_run_converges(tmp_path, fleets, capsys):
     planned = going_to_b(fleets, tmp_path / "planned")
     spec = config.load_stack_file(planned, "dev").spec
@@ -426,7 +426,7 @@ writer.apply(plan)
 """
 
 
-@pytest.mark.unit
+@pytest.mark.process
 def test_a_second_run_on_a_docs_root_being_written_fails_at_once_and_writes_nothing(tmp_path, capsys):
     generated(tmp_path, "a")
     write_stack(tmp_path, stack(entry("a"), entry("b")))
