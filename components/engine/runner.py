@@ -16,7 +16,7 @@ PULUMI_HOME), no update check and no plugin download.
 
 `up`, `destroy` and `refresh` show the preview first and ask before changing anything, unless
 `--yes` is given; without a terminal to ask on they refuse. Exit status: 0 done, 1 the engine or
-the program failed (its message printed), 2 usage, 3 the engine is incomplete.
+the program failed (its message printed), 2 usage, 3 the engine is incomplete, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if not engine.inline:
         for what in engine.missing:
             print(f"missing {what}", file=sys.stderr)
-        print(f"the Pulumi engine is incomplete; nothing was run (`make engine` builds it)", file=sys.stderr)
+        print("the Pulumi engine is incomplete; nothing was run (`make engine` builds it)", file=sys.stderr)
         return EXIT_NO_ENGINE
     operation = args.operation
     if operation != "preview" and not args.yes and not sys.stdin.isatty():
@@ -125,8 +125,12 @@ def run(args: argparse.Namespace) -> int:
                     return EXIT_FAILED
             action = {"up": stack.up, "destroy": stack.destroy, "refresh": stack.refresh}[operation]
             action(on_output=_print_line, color="never")
+    except KeyboardInterrupt:
+        print(f"\n{operation} of stack {args.stack} interrupted: the engine stops what it was doing; "
+              "`pulumi cancel` or a `refresh` puts the state right if it left it pending", file=sys.stderr)
+        return 130
     except auto.CommandError as err:
-        if args.json and isinstance(err, auto.CommandError):
+        if args.json:
             # The digest still names the program's errors (`diagnostics`); the caller reads it.
             sys.stdout.write(getattr(err, "stdout", "") or "")
         detail = (getattr(err, "stderr", "") or "").strip() or str(err)
