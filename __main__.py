@@ -81,8 +81,8 @@ def manifests_plan(loaded: config.LoadedStack) -> manifest_files.Plan | None:
 def write_manifests(plan: manifest_files.Plan) -> None:
     try:
         done = manifest_files.write(plan)
-    except ConfigError as err:
-        raise pulumi.RunError(err.report()) from None
+    except manifest_files.WriteError as err:
+        raise pulumi.RunError(str(err)) from None
     pulumi.log.info(f"manifests in {plan.directory}: {len(done.written)} written, {len(done.deleted)} deleted, {done.unchanged} unchanged")
 
 

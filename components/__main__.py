@@ -98,7 +98,11 @@ def render(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
             "nothing rendered; pass --out DIR to render its manifests"
         )
         return 0
-    done = manifest_files.write(manifest_files.plan(directory, manifest_files.render(loaded.spec, loaded.facts)))
+    try:
+        done = manifest_files.write(manifest_files.plan(directory, manifest_files.render(loaded.spec, loaded.facts)))
+    except manifest_files.WriteError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     for name in done.written:
         print(f"wrote {name}")
     for name in done.deleted:

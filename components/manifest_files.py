@@ -95,12 +95,21 @@ def plan(directory: Path, files: dict[str, str]) -> Plan:
     return Plan(directory, files, _recorded(directory) if directory.is_dir() else set())
 
 
+class WriteError(Exception):
+    """Writing stopped part way: the message says what was written and deleted before it stopped."""
+
+
 def write(planned: Plan) -> Written:
-    """Write what changed, delete what this module wrote before and is gone; untouched files keep their mtime."""
+    """Write what changed, delete what this module wrote before and is gone; untouched files keep their mtime.
+
+    Each file is replaced whole (atomic_files), so a failure part way leaves every file either as
+    it was or as rendered; the error says how far it got, and a rerun finishes.
+    """
     directory, files, previous = planned.directory, planned.files, planned.previous
+    changed: list[str] = []
+    gone: list[str] = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        changed = []
         for name, text in files.items():
             path = directory / name
             try:
@@ -110,12 +119,17 @@ def write(planned: Plan) -> Written:
             if not same:
                 atomic_files.write_text(path, text)
                 changed.append(name)
-        gone = sorted(n for n in previous - set(files) if (directory / n).is_file())
-        for name in gone + atomic_files.leftovers(directory):
+        for name in sorted(n for n in previous - set(files) if (directory / n).is_file()) + atomic_files.leftovers(directory):
             (directory / name).unlink()
+            if name in previous:
+                gone.append(name)
         record = json.dumps({"generator": "model-fleet", "files": sorted(files)}, indent=2) + "\n"
         if previous != set(files) or not (directory / RECORD).is_file():
             atomic_files.write_text(directory / RECORD, record)
     except OSError as err:
-        raise ConfigError([Problem("", f"cannot write {directory}: {err.strerror or err}")], source="rendered manifests") from None
+        done = "nothing was changed" if not (changed or gone) else f"{len(changed)} written and {len(gone)} deleted before it stopped"
+        raise WriteError(
+            f"manifests: cannot write {err.filename or directory}: {err.strerror or err}; {done}; "
+            "every file is either as it was or as rendered: run again to finish"
+        ) from None
     return Written(changed, gone, len(files) - len(changed))

@@ -135,3 +135,21 @@ def test_written_files_get_the_mode_a_plain_open_gives_and_keep_one_they_had(tmp
     (tmp_path / "new.yaml").chmod(0o640)
     atomic_files.write_text(tmp_path / "new.yaml", "a: 2\n")
     assert (tmp_path / "new.yaml").stat().st_mode & 0o777 == 0o640
+
+
+def test_a_write_that_fails_part_way_says_how_far_it_got(project):
+    loaded = config.load_stack_file(project, "dev")
+    files = manifest_files.render(loaded.spec, loaded.facts)
+    directory = project / "rendered/dev"
+    first, second = list(files)[:2]
+    # The second file's name is taken by a folder: the write of that file fails, the first is done.
+    (directory / second).mkdir(parents=True)
+
+    with pytest.raises(manifest_files.WriteError) as caught:
+        manifest_files.write(manifest_files.plan(directory, files))
+
+    assert str(caught.value) == (
+        f"manifests: cannot write {directory / second}: Is a directory; 1 written and 0 deleted before it stopped; "
+        "every file is either as it was or as rendered: run again to finish"
+    )
+    assert (directory / first).read_text() == files[first]
