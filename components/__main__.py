@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from components import catalog, config, inventory, manifest_files, preflight, promote, stack_diff
+from components import catalog, config, manifest_files, model_listing, preflight, promote, stack_diff
 from components.problems import ConfigError, did_you_mean
 
 
@@ -51,9 +51,9 @@ def models(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
     if args.all and not spec.kubernetes.live:
         print("--all lists models found in a live cluster: set model-fleet:kubernetes.kubeconfig or .context", file=sys.stderr)
         return 2
-    listed = inventory.managed(spec)
+    listed = model_listing.managed(spec)
     if args.all:
-        listed = inventory.merge_live(listed, inventory.read_live(spec), spec.namespace)
+        listed = model_listing.merge_live(listed, model_listing.read_live_models(spec), spec.namespace)
     if args.json:
         print(json.dumps({"models": listed, "total": len(listed)}, indent=2))
         return 0

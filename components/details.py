@@ -23,6 +23,13 @@ def endpoint_url(entry: ModelEntry, namespace: str) -> str:
     return f"http://{entry.name}.{namespace}.svc.cluster.local:{SERVING_PORT}"
 
 
+def deployment_status(ready: int, replicas: int) -> str:
+    """The deployment API's status words, from a Deployment's observed replica counts."""
+    if ready > 0:
+        return "running"
+    return "creating" if replicas > 0 else "pending"
+
+
 # The Pulumi type token of the ModelDeployment component (in URNs, previews and state).
 COMPONENT_TYPE = "model-fleet:index:ModelDeployment"
 

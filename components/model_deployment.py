@@ -5,8 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.details import COMPONENT_TYPE, model_details
-from components.inventory import deployment_status
+from components.details import COMPONENT_TYPE, deployment_status, model_details
 from components.manifests import deployment, objects
 from components.spec import ModelEntry, MonitoringConfig
 

@@ -87,7 +87,7 @@ def _node_from_live(node) -> GPUNode | None:
     return GPUNode(node_name=node.metadata.name, gpu_count=count, gpu_type=labels.get(GFD_PRODUCT_LABEL, ""), total_vram=total)
 
 
-def read_live(spec: StackSpec) -> ClusterFacts:
+def read_live_nodes(spec: StackSpec) -> ClusterFacts:
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
@@ -105,7 +105,7 @@ def read_live(spec: StackSpec) -> ClusterFacts:
 
 def gather(spec: StackSpec) -> ClusterFacts:
     if spec.kubernetes.live:
-        return read_live(spec)
+        return read_live_nodes(spec)
     if spec.cluster is not None:
         inventory = spec.cluster
         total = inventory.total_nodes if inventory.total_nodes is not None else len(inventory.gpu_nodes)

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from components.details import served_model_id
+from components.details import deployment_status, served_model_id
 from components.manifests.labels import MODEL_NAME_LABEL
 from components.preflight import PreflightError, api_client
 from components.spec import StackSpec
-
-
-def deployment_status(ready: int, replicas: int) -> str:
-    """The deployment API's status words, from a Deployment's observed replica counts."""
-    if ready > 0:
-        return "running"
-    return "creating" if replicas > 0 else "pending"
 
 
 def managed(spec: StackSpec) -> list[dict]:
@@ -31,7 +24,7 @@ def managed(spec: StackSpec) -> list[dict]:
     ]
 
 
-def read_live(spec: StackSpec) -> list[dict]:
+def read_live_models(spec: StackSpec) -> list[dict]:
     """Deployments carrying the AIBrix model label, in every namespace."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
