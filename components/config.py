@@ -382,7 +382,7 @@ def _entry_findings(
         if config.hugging_face_token is not None and env.name in TOKEN_ENV_NAMES:
             add(f"deployment_config.extra_env[{i}].name", f"'{env.name}' is set from hugging_face_token already")
 
-    most = config.autoscaling_config.max_replicas if config.enable_autoscaling else config.replicas
+    most = config.most_replicas
     if config.enable_pvc and (config.enable_autoscaling or most > 1):
         scale = f"up to {most} replicas" if config.enable_autoscaling else f"{most} replicas"
         if config.pvc_access_mode == "ReadWriteOncePod":

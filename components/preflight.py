@@ -139,11 +139,6 @@ def format_memory(amount: Decimal) -> str:
     return f"{amount:f}"
 
 
-def min_replicas(entry: ModelEntry) -> int:
-    config = entry.deployment_config
-    return config.autoscaling_config.min_replicas if config.enable_autoscaling else config.replicas
-
-
 def _placement(candidates: tuple[GPUNode, ...], requested: int) -> tuple[int, GPUNode | None]:
     """The most GPUs on one candidate node, and the candidate whose GPUs hold the most memory each
     among those with `requested` GPUs (None when none has)."""
@@ -215,7 +210,7 @@ def check(spec: StackSpec, facts: ClusterFacts, labels: list[str]) -> Findings:
         elif config.gpu_count > 0:
             _check_requested_gpus(entry, label, *placement(min_gpus, min_vram, config.gpu_count), checked)
 
-    demand = [(e.name, min_replicas(e), e.deployment_config.gpu_count) for e in spec.models]
+    demand = [(e.name, e.deployment_config.fewest_replicas, e.deployment_config.gpu_count) for e in spec.models]
     needed = sum(replicas * gpus for _, replicas, gpus in demand)
     total = sum(n.gpu_count for n in facts.gpu_nodes)
     if needed > total:

@@ -354,6 +354,16 @@ class DeploymentConfig(Strict):
             )
         return self
 
+    @property
+    def fewest_replicas(self) -> int:
+        """The replicas the model runs at the least: the autoscaler's minimum, else `replicas`."""
+        return self.autoscaling_config.min_replicas if self.enable_autoscaling else self.replicas
+
+    @property
+    def most_replicas(self) -> int:
+        """The replicas the model may run at the most: the autoscaler's maximum, else `replicas`."""
+        return self.autoscaling_config.max_replicas if self.enable_autoscaling else self.replicas
+
 
 class Limits(Strict):
     context: TokenCount | None = Field(

@@ -54,8 +54,7 @@ def rollout_seconds(entry: ModelEntry) -> int:
     """How long Pulumi waits for a whole rollout: pods are replaced one at a time (no surge),
     so the per-pod time times the pods there may be (the autoscaler's maximum), capped."""
     config = entry.deployment_config
-    pods = config.autoscaling_config.max_replicas if config.enable_autoscaling else config.replicas
-    return min(pod_start_seconds(entry) * max(pods, 1), ROLLOUT_CAP_SECONDS)
+    return min(pod_start_seconds(entry) * max(config.most_replicas, 1), ROLLOUT_CAP_SECONDS)
 
 
 def env(entry: ModelEntry) -> list[dict]:
