@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-from components import vllm_args
 from components.manifests.labels import pvc_name
 from components.spec import SERVING_PORT, ModelEntry
 
@@ -15,8 +14,7 @@ def public_id(entry: ModelEntry, namespace: str) -> str:
 
 
 def served_model_id(entry: ModelEntry) -> str:
-    config = entry.deployment_config
-    return vllm_args.parse(config.command, config.args).model_id(entry.huggingface_id)
+    return entry.deployment_config.cmdline.model_id(entry.huggingface_id)
 
 
 def endpoint_url(entry: ModelEntry, namespace: str) -> str:

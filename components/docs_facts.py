@@ -27,7 +27,7 @@ class ModelFacts:
 
 def facts(entry: ModelEntry) -> ModelFacts:
     config = entry.deployment_config
-    cmdline = vllm_args.parse(config.command, config.args)
+    cmdline = config.cmdline
     return ModelFacts(
         display_name=entry.display_name,
         model_id=cmdline.model_id(entry.huggingface_id),

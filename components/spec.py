@@ -355,6 +355,11 @@ class DeploymentConfig(Strict):
         return self
 
     @property
+    def cmdline(self) -> vllm_args.VllmCommandLine:
+        """The vLLM command line read from `command` and `args` (validation has refused one that cannot be read)."""
+        return vllm_args.parse(self.command, self.args)
+
+    @property
     def fewest_replicas(self) -> int:
         """The replicas the model runs at the least: the autoscaler's minimum, else `replicas`."""
         return self.autoscaling_config.min_replicas if self.enable_autoscaling else self.replicas
