@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -27,15 +30,43 @@ def _status(observed) -> str:
     return deployment_status(getattr(observed, "ready_replicas", None) or 0, getattr(observed, "replicas", None) or 0)
 
 
+# Each kind of object as the resource that declares it, from its resource name and manifest.
+RESOURCES: dict[str, Callable[..., pulumi.CustomResource]] = {
+    "Secret": lambda name, m, opts: k8s.core.v1.Secret(name, metadata=m["metadata"], type=m["type"], string_data=m.get("stringData"), opts=opts),
+    "PersistentVolumeClaim": lambda name, m, opts: k8s.core.v1.PersistentVolumeClaim(name, metadata=m["metadata"], spec=m["spec"], opts=opts),
+    "Deployment": lambda name, m, opts: k8s.apps.v1.Deployment(name, metadata=m["metadata"], spec=m["spec"], opts=opts),
+    "Service": lambda name, m, opts: k8s.core.v1.Service(name, metadata=m["metadata"], spec=m["spec"], opts=opts),
+}
+
+
 def _custom_resource(name: str, manifest: dict, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
     return k8s.apiextensions.CustomResource(
-        name,
-        api_version=manifest["apiVersion"],
-        kind=manifest["kind"],
-        metadata=manifest["metadata"],
-        spec=manifest["spec"],
-        opts=opts,
+        name, api_version=manifest["apiVersion"], kind=manifest["kind"], metadata=manifest["metadata"], spec=manifest["spec"], opts=opts
     )
+
+
+@dataclass
+class _Declared:
+    """What a model's objects declared so far: what the Deployment's pods need first, and the Deployment."""
+
+    prerequisites: list[pulumi.Resource] = field(default_factory=list)
+    deployment: k8s.apps.v1.Deployment | None = None
+
+
+def _options(kind: str, entry: ModelEntry, declared: _Declared) -> pulumi.ResourceOptions:
+    """The options of one kind of object beyond its parent."""
+    if kind == "PersistentVolumeClaim":
+        # Weights take long to download: by default removing the model keeps them, and declaring
+        # the model again takes the same claim back (server-side apply).
+        return pulumi.ResourceOptions(retain_on_delete=entry.deployment_config.retain_cache_on_delete)
+    if kind == "Deployment":
+        timeout = f"{deployment.rollout_seconds(entry)}s"
+        return pulumi.ResourceOptions(depends_on=list(declared.prerequisites),
+                                      custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout))
+    if kind == "PodAutoscaler":
+        # The autoscaler targets the Deployment, which is declared before it.
+        return pulumi.ResourceOptions(depends_on=[declared.deployment])
+    return pulumi.ResourceOptions()
 
 
 class ModelDeployment(pulumi.ComponentResource):
@@ -55,70 +86,26 @@ class ModelDeployment(pulumi.ComponentResource):
         """
         super().__init__(TYPE, entry.name, None, opts)
         config = entry.deployment_config
-        child = pulumi.ResourceOptions(parent=self)
-
-        token = None
-        if config.hugging_face_token is not None and not rendering:
-            token = pulumi.Output.secret(config.hugging_face_token.get_secret_value())
-        env_values = None
+        token = env_values = None
         if not rendering:
+            if config.hugging_face_token is not None:
+                token = pulumi.Output.secret(config.hugging_face_token.get_secret_value())
             env_values = {e.name: pulumi.Output.secret(e.value.get_secret_value()) for e in config.extra_env if e.is_secret}
 
-        # What the Deployment's pods mount or read must exist first.
-        prerequisites: list[pulumi.Resource] = []
-        for resource_name, manifest in objects.model_objects(
-            entry,
-            namespace,
-            monitoring,
-            service_monitor_enabled=service_monitor_enabled,
-            token=token,
-            env_values=env_values,
-        ):
+        declared = _Declared()
+        listing = objects.model_objects(entry, namespace, monitoring, service_monitor_enabled=service_monitor_enabled,
+                                        token=token, env_values=env_values)
+        for resource_name, manifest in listing:
             kind = manifest["kind"]
-            if kind == "Secret":
-                prerequisites.append(
-                    k8s.core.v1.Secret(
-                        resource_name,
-                        metadata=manifest["metadata"],
-                        type=manifest["type"],
-                        string_data=manifest.get("stringData"),
-                        opts=child,
-                    )
-                )
-            elif kind == "PersistentVolumeClaim":
-                prerequisites.append(
-                    k8s.core.v1.PersistentVolumeClaim(
-                        resource_name,
-                        metadata=manifest["metadata"],
-                        spec=manifest["spec"],
-                        # Weights take long to download: by default removing the model keeps them,
-                        # and declaring the model again takes the same claim back (server-side apply).
-                        opts=pulumi.ResourceOptions.merge(
-                            child,
-                            pulumi.ResourceOptions(retain_on_delete=config.retain_cache_on_delete),
-                        ),
-                    )
-                )
+            options = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), _options(kind, entry, declared))
+            resource = RESOURCES.get(kind, _custom_resource)(resource_name, manifest, options)
+            if kind in ("Secret", "PersistentVolumeClaim"):
+                # What the Deployment's pods mount or read must exist first.
+                declared.prerequisites.append(resource)
             elif kind == "Deployment":
-                timeout = f"{deployment.rollout_seconds(entry)}s"
-                self.deployment = k8s.apps.v1.Deployment(
-                    resource_name,
-                    metadata=manifest["metadata"],
-                    spec=manifest["spec"],
-                    opts=pulumi.ResourceOptions.merge(
-                        child,
-                        pulumi.ResourceOptions(
-                            depends_on=prerequisites,
-                            custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
-                        ),
-                    ),
-                )
-            elif kind == "Service":
-                k8s.core.v1.Service(resource_name, metadata=manifest["metadata"], spec=manifest["spec"], opts=child)
-            else:
-                # The autoscaler targets the Deployment, which is declared before it.
-                after = [self.deployment] if kind == "PodAutoscaler" else []
-                _custom_resource(resource_name, manifest, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=after)))
+                declared.deployment = resource
+        assert declared.deployment is not None, "objects.model_objects lists a Deployment for every model"
+        self.deployment = declared.deployment
 
         self.fields = {**model_details(entry, namespace), "status_as_of": AS_OF[rendering]}
         self.status = pulumi.Output.from_input(RENDERED) if rendering else self.deployment.status.apply(_status)
