@@ -49,3 +49,21 @@ def test_a_no_change_run_that_writes_fails_the_benchmark():
         steps.facts("docs_unchanged", 0, "docs in /d: 3 written, 0 deleted, 40 unchanged\n", "")
     with pytest.raises(steps.WrongOutcome, match="check exited 1"):
         steps.facts("check", 1, "", "Pulumi.dev.yaml: 1 problem\n")
+
+
+@pytest.mark.engine
+def test_the_engine_benchmark_runs_the_program_and_its_floor_under_the_real_engine(tmp_path):
+    from tests.engine_runs import require_engine
+
+    require_engine()
+    out = tmp_path / "engine.json"
+    done = subprocess.run([sys.executable, "-m", "bench.engine", "--sizes", "2", "--runs", "1", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text())["results"]["2"]
+    for who in ("program", "floor"):
+        assert all(results[who][op] > 0 for op in ("preview", "up", "preview_no_change"))
+    # Two models (one autoscaling with a claim, one plain): the namespace, 2 Deployments, Services
+    # and ServiceMonitors, 1 claim, 1 PodAutoscaler; the same for the floor.
+    assert results["program"]["kubernetes_resources"] == results["floor"]["kubernetes_resources"] == 9
+    assert "preview_no_change" in done.stdout
