@@ -20,8 +20,6 @@ The exit status is 1 when a step fails or does not do its job (e.g. the no-chang
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import shutil
@@ -31,7 +29,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import measure, stacks, steps
+from bench import arguments, measure, stacks, steps
 
 # (label, step, floors whose medians add up to its floor, goal for the ratio, the smallest size the
 # goal holds from: None for the largest size measured only)
@@ -149,17 +147,7 @@ def table(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10,100,1000", help="models per stack, comma-separated (default: 10,100,1000)")
-    parser.add_argument("--runs", type=int, default=5, help="runs of each step per size (default: 5)")
-    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
-    args = parser.parse_args(argv)
-    try:
-        sizes = sorted({int(s) for s in args.sizes.split(",")})
-    except ValueError:
-        parser.error(f"--sizes must be whole numbers separated by commas, not {args.sizes!r}")
-    if not sizes or min(sizes) < 1 or args.runs < 1:
-        parser.error("--sizes and --runs must be at least 1")
+    args, sizes = arguments.parse(argv, prog="python -m bench", doc=__doc__, sizes="10,100,1000", runs=5, runs_help="runs of each step per size")
 
     results: dict[int, dict[str, measure.Summary]] = {}
     try:
@@ -176,10 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
 
     report = {"machine": machine(), "sizes": sizes, "runs": args.runs, "comparisons": comparisons(results), "growth": growth(results)}
-    print(table(report))
-    if args.json is not None:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-    return 0
+    return arguments.emit(table(report), report, args.json)
 
 
 if __name__ == "__main__":

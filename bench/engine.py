@@ -20,7 +20,6 @@ numbers of resources.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -31,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import stacks
+from bench import arguments, stacks
 from components.engine import discover
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,17 +188,7 @@ def table(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10,100,500", help="models per stack, comma-separated (default: 10,100,500)")
-    parser.add_argument("--runs", type=int, default=1, help="fresh stacks per size and program (default: 1)")
-    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
-    args = parser.parse_args(argv)
-    try:
-        sizes = sorted({int(s) for s in args.sizes.split(",")})
-    except ValueError:
-        parser.error(f"--sizes must be whole numbers separated by commas, not {args.sizes!r}")
-    if not sizes or min(sizes) < 1 or args.runs < 1:
-        parser.error("--sizes and --runs must be at least 1")
+    args, sizes = arguments.parse(argv, prog="python -m bench.engine", doc=__doc__, sizes="10,100,500", runs=1, runs_help="fresh stacks per size and program")
     engine = discover.detect()
     if not engine.inline:
         print("bench.engine: the engine is incomplete (`make engine`): missing " + "; ".join(engine.missing), file=sys.stderr)
@@ -212,10 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     except RunFailed as err:
         print(f"bench.engine: {err}", file=sys.stderr)
         return 1
-    print(table(report))
-    if args.json is not None:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-    return 0
+    return arguments.emit(table(report), report, args.json)
 
 
 if __name__ == "__main__":
