@@ -179,3 +179,28 @@ def test_the_recorded_previews_are_what_the_engine_prints_today(tmp_path):
         fresh = pr_preview.steps_from_preview(json.loads((tmp_path / name).read_text()))
         kept = pr_preview.steps_from_preview(json.loads((ROOT / "tests/cli/recorded" / name).read_text()))
         assert sorted(fresh, key=repr) == sorted(kept, key=repr)
+
+
+def test_the_official_installs_cli_and_plugin_are_used_and_nothing_is_built(pulumi_cli, tmp_path):
+    # An official install as it lays itself out: `pulumi` on PATH (~/.pulumi/bin) and the plugin
+    # under ~/.pulumi/plugins; here the real binaries this machine built, and an empty cache.
+    home = tmp_path / "home"
+    official = home / ".pulumi"
+    (official / "bin").mkdir(parents=True)
+    (official / "bin" / "pulumi").symlink_to(pulumi_cli.resolve())
+    plugin = engine.plugin_path(official)
+    plugin.parent.mkdir(parents=True)
+    plugin.symlink_to(engine.plugin_path(engine.ENGINE_HOME).resolve())
+    project = copy_program(tmp_path / "project")
+    env = {"PATH": f"{official / 'bin'}:/usr/bin:/bin", "HOME": str(home), "MODEL_FLEET_ENGINE_CACHE": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-m", "components.engine", "build"], cwd=project, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    cli, version = engine.pulumi_version(), engine.kubernetes_version()
+    assert result.stdout.splitlines()[:2] == [
+        f"==> pulumi v{cli} from the official install: {pulumi_cli.resolve()}; nothing to build",
+        f"==> kubernetes plugin v{version} from the official install: {plugin}; nothing to build",
+    ]
+    assert not (tmp_path / "cache" / "build").exists()
+    assert (project / ".engine/bin/pulumi").resolve() == pulumi_cli.resolve()
+    assert engine.installed(engine.plugin_path(project / ".engine/home"))
