@@ -15,9 +15,9 @@ help:
 # A virtualenv with the pinned dependencies, rebuilt when a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@echo "==> creating $(VENV) with pinned dependencies"
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	@touch $@
+	@start=$$(date +%s); test -x $(PY) || $(PYTHON) -m venv $(VENV); \
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt && touch $@ && \
+	echo "    $(VENV): $$(( $$(date +%s) - start ))s"
 
 ## The virtualenv .venv with the pinned dependencies.
 venv: $(VENV)/.installed

@@ -25,11 +25,12 @@ test-tools:
 	if [ -z "$$missing" ]; then \
 		echo "==> test tools present: $(TEST_TOOLS)"; \
 	else \
-		echo "==> installing from Debian:$$missing"; \
+		echo "==> installing from Debian:$$missing"; start=$$(date +%s); \
 		echo "    apt-get update"; \
 		$(SUDO) apt-get update -qq; \
 		echo "    apt-get install -y --no-install-recommends$$missing"; \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+		echo "    installing from Debian:$$missing: $$(( $$(date +%s) - start ))s"; \
 	fi
 
 .PHONY: handbook handbook-build

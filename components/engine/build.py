@@ -120,7 +120,7 @@ def build_plugin(go: str, version: str, work: Path, target: Path) -> None:
         run([go, "generate", "./" + PROVIDER_COMMAND], cwd=work, log=log, env={"VERSION": version},
             what=f"generating the schema of the kubernetes provider v{version}")
     ldflags = f"-s -w -X {PROVIDER_MODULE}/pkg/version.Version={version}"
-    with step(f"compiling pulumi-resource-kubernetes v{version} (the longest step: about 10 minutes cold on 2 cores)"):
+    with step(f"compiling pulumi-resource-kubernetes v{version} (the longest step: 10 to 20 minutes cold on 2 cores)"):
         run([go, "build", "-ldflags", ldflags, "-o", str(work / "bin" / "pulumi-resource-kubernetes"), "./" + PROVIDER_COMMAND],
             cwd=work, log=log, what=f"building the kubernetes provider v{version}")
     said = discover.plugin_version(work / "bin" / "pulumi-resource-kubernetes")
