@@ -147,8 +147,7 @@ def _official_plugin(version: str) -> Path | None:
     return plugin if discover.installed(plugin) else None
 
 
-def ensure_cli(version: str, go: str | None) -> Path:
-    official = _official_cli(version)
+def ensure_cli(version: str, go: str | None, official: Path | None) -> Path:
     if official is not None:
         print(f"==> pulumi v{version} from the official install: {official}; nothing to build", flush=True)
         return official
@@ -161,8 +160,7 @@ def ensure_cli(version: str, go: str | None) -> Path:
     return target
 
 
-def ensure_plugin(version: str, go: str | None) -> Path:
-    official = _official_plugin(version)
+def ensure_plugin(version: str, go: str | None, official: Path | None) -> Path:
     if official is not None:
         print(f"==> kubernetes plugin v{version} from the official install: {official}; nothing to build", flush=True)
         return official
@@ -213,16 +211,16 @@ def ensure() -> discover.Engine:
     cli_version, plugin_version = discover.pulumi_version(), discover.kubernetes_version()
     start = time.monotonic()
     go = None
-    cli_known = _official_cli(cli_version) or cached_cli(cli_version).is_file()
-    plugin_known = _official_plugin(plugin_version) or cached_plugin(plugin_version).is_file()
+    # Looked up once: finding the official CLI runs it.
+    official_cli, official_plugin = _official_cli(cli_version), _official_plugin(plugin_version)
     with locked(cache_dir()):
-        if not (cli_known and plugin_known):
+        if not ((official_cli or cached_cli(cli_version).is_file()) and (official_plugin or cached_plugin(plugin_version).is_file())):
             minimum = max(CLI_GO_MIN, PROVIDER_GO_MIN)
             go = go_binary(f"the pulumi CLI v{cli_version} and the kubernetes plugin v{plugin_version}", minimum)
             with step("checking Go"):
                 check_go(go, minimum, f"the pulumi CLI v{cli_version}")
-        cli = ensure_cli(cli_version, go)
-        plugin = ensure_plugin(plugin_version, go)
+        cli = ensure_cli(cli_version, go, official_cli)
+        plugin = ensure_plugin(plugin_version, go, official_plugin)
     link_cli(cli)
     install_plugin(cli, plugin, plugin_version)
     found = discover.detect()
