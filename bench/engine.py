@@ -126,10 +126,9 @@ def _run(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, subpro
 
 def cycle(project: Path, engine: discover.Engine, work: Path) -> dict:
     """One fresh stack: preview, up, no-change preview; their wall times, the resources and the state's size."""
-    state, home = work / "state", work / "home"
+    state = work / "state"
     state.mkdir(parents=True)
-    home.mkdir()
-    (home / "plugins").symlink_to(engine.home / "plugins", target_is_directory=True)
+    home = engine.linked_home(work / "home")
     env = _env(state, home)
     assert engine.cli is not None
     _run([str(engine.cli), "stack", "init", STACK, "--secrets-provider", "passphrase", "--non-interactive"], project, env)

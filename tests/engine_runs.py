@@ -80,10 +80,8 @@ class EngineStack:
 
 def engine_stack(engine: discover.Engine, project: Path, tmp: Path, stack: str, passphrase: str = PASSPHRASE, **env: str) -> EngineStack:
     """A new stack `stack` of the project copy on a file:// backend under `tmp`."""
-    home = tmp / "pulumi-home"
-    home.mkdir(parents=True)
     # The plugin the project's engine has, without copying 170 MB per test.
-    (home / "plugins").symlink_to(engine.home / "plugins", target_is_directory=True)
+    home = engine.linked_home(tmp / "pulumi-home")
     (tmp / "state").mkdir()
     environment = cli_environment(home, f"file://{tmp / 'state'}")
     environment.update(PULUMI_CONFIG_PASSPHRASE=passphrase, **env)

@@ -131,6 +131,12 @@ class Engine:
         """`pulumi preview`/`pulumi up` typed by hand work too: the language host is there as well."""
         return self.inline and self.language_host is not None
 
+    def linked_home(self, home: Path) -> Path:
+        """A new Pulumi home of its own (stacks, workspaces) whose plugins are this engine's, linked, not copied."""
+        home.mkdir(parents=True)
+        (home / "plugins").symlink_to(self.home / "plugins", target_is_directory=True)
+        return home
+
     def env(self, **extra: str) -> dict[str, str]:
         """The environment to run the CLI in: its home, its directory first on PATH, nothing downloaded."""
         env = quiet_env(self.home, **extra)
