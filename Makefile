@@ -5,18 +5,29 @@ STACK ?= dev
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv preview check docs docs-check test test-fast clean
+.PHONY: help venv preview check docs docs-check lint format test test-fast clean
 
 ## List the targets with what each does (from the `##` comments above them).
 help:
 	@awk '/^## /{doc = doc (doc ? " " : "") substr($$0, 4); next} \
 		/^[a-zA-Z][a-zA-Z_-]*:/{if (doc) {split($$1, t, ":"); printf "  %-16s %s\n", t[1], doc}} {doc = ""}' $(MAKEFILE_LIST)
 
-# A virtualenv with the pinned dependencies, rebuilt when a requirements file changes.
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	@echo "==> creating $(VENV) with pinned dependencies"
-	@start=$$(date +%s); test -x $(PY) || $(PYTHON) -m venv $(VENV); \
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt && touch $@ && \
+# uv installs the venv from uv.lock. A uv of the pinned version on PATH is used; otherwise it is
+# installed once per machine from PyPI into a venv of its own, outside the clone.
+UV_VERSION := 0.13.9
+UV_HOME := $(or $(MODEL_FLEET_CACHE),$(HOME)/.cache/model-fleet)/uv-$(UV_VERSION)
+UV := $(shell command -v uv >/dev/null 2>&1 && uv --version 2>/dev/null | grep -qE '^uv $(subst .,\.,$(UV_VERSION))( |$$)' && command -v uv || echo $(UV_HOME)/bin/uv)
+
+$(UV_HOME)/bin/uv:
+	@echo "==> installing uv $(UV_VERSION) from PyPI into $(UV_HOME)"
+	@start=$$(date +%s); rm -rf $(UV_HOME) && $(PYTHON) -m venv $(UV_HOME) && \
+	$(UV_HOME)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) && \
+	echo "    uv $(UV_VERSION): $$(( $$(date +%s) - start ))s"
+
+# The venv with exactly what uv.lock pins (hashes checked), rebuilt when the lock changes.
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	@echo "==> creating $(VENV) from uv.lock"
+	@start=$$(date +%s); UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet --python $(PYTHON) && touch $@ && \
 	echo "    $(VENV): $$(( $$(date +%s) - start ))s"
 
 ## The virtualenv .venv with the pinned dependencies.
@@ -43,8 +54,17 @@ docs: venv
 docs-check: venv
 	@$(PY) -m docsgen --stack $(STACK) --check
 
-## The whole test suite (installs curl, jq and chromium from Debian when missing).
-test: venv test-tools engine-test-tools
+## Lint: ruff's checks, ruff's formatting (checked, not applied) and mypy over the project.
+lint: venv
+	@echo "==> lint: ruff check, ruff format --check, mypy"
+	@$(VENV)/bin/ruff check --quiet . && $(VENV)/bin/ruff format --check --quiet . && $(VENV)/bin/mypy
+
+## Apply ruff's fixes and formatting.
+format: venv
+	@$(VENV)/bin/ruff check --fix --quiet . ; $(VENV)/bin/ruff format --quiet .
+
+## The whole test suite, after `make lint` (installs curl, jq and chromium from Debian when missing).
+test: venv lint test-tools engine-test-tools
 	@$(PY) -m pytest
 
 ## The in-process tiers only (unit and mocks), for the edit-test loop; nothing is built or installed.
@@ -55,7 +75,7 @@ test-fast: venv
 clean:
 	@# A test cluster left running would outlive its run folder.
 	@if [ -x $(PY) ] && [ -d .cluster ]; then $(MAKE) --no-print-directory cluster-down; fi
-	rm -rf $(VENV) .pytest_cache rendered site site-handbook tests/artifacts .cluster
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache rendered site site-handbook tests/artifacts .cluster
 
 # docs-site and test-tools
 include mk/docs.mk

@@ -1,4 +1,4 @@
-# The Pulumi engine at the versions requirements.txt pins (the pulumi CLI and the kubernetes
+# The Pulumi engine at the versions pyproject.toml pins (the pulumi CLI and the kubernetes
 # resource plugin), and the targets that run the program with it. Included from the Makefile,
 # which defines PY, STACK and the venv target.
 
@@ -28,7 +28,7 @@ engine-clean:
 	rm -rf $(ENGINE_DIR)
 
 # moto's S3 server for the CLI tests, in a venv of its own: botocore needs python-dateutil<3,
-# kubernetes (requirements.txt) needs python-dateutil>=3.
+# kubernetes (pyproject.toml) needs python-dateutil>=3.
 MOTO_VENV := $(ENGINE_DIR)/moto-venv
 $(MOTO_VENV)/.installed: tests/cli/requirements-s3.txt
 	@echo "==> creating $(MOTO_VENV) with moto's S3 server and boto3"

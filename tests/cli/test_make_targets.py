@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import socket
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -30,7 +30,11 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 
 def make(*args: str, env: dict[str, str] | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        ["make", "--no-print-directory", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
 
@@ -52,8 +56,14 @@ def test_make_engine_builds_nothing_when_the_cache_has_both_binaries(pulumi_cli)
 
 def build_with(env: dict[str, str], tmp_path: Path, timeout: int = 120) -> subprocess.CompletedProcess:
     """`python -m components.engine build` with an empty cache of built binaries."""
-    return subprocess.run([sys.executable, "-m", "components.engine", "build"], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "MODEL_FLEET_ENGINE_CACHE": str(tmp_path / "cache"), **env})
+    return subprocess.run(
+        [sys.executable, "-m", "components.engine", "build"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "MODEL_FLEET_ENGINE_CACHE": str(tmp_path / "cache"), **env},
+    )
 
 
 def test_the_build_says_when_go_is_missing(tmp_path):
@@ -107,8 +117,14 @@ def test_the_runner_names_what_is_missing_and_runs_nothing_without_the_engine(tm
     # A copy of the project has no .engine; with no pulumi on PATH and an empty home nothing is found.
     project = copy_program(tmp_path / "project")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home")}
-    result = subprocess.run([sys.executable, "-m", "components.engine", "up", "--stack", "dev", "--yes"], cwd=project, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "components.engine", "up", "--stack", "dev", "--yes"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 3
     assert result.stderr.splitlines() == [
         f"missing the pulumi CLI v{engine.pulumi_version()} (run `make engine`, or install it on PATH)",
@@ -120,8 +136,14 @@ def test_the_runner_names_what_is_missing_and_runs_nothing_without_the_engine(tm
 
 
 def test_up_without_yes_and_without_a_terminal_refuses(pulumi_cli):
-    result = subprocess.run([sys.executable, "-m", "components.engine", "up", "--stack", "dev"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [sys.executable, "-m", "components.engine", "up", "--stack", "dev"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 2
     assert result.stderr == "error: `up` changes the stack and there is no terminal to confirm on: pass --yes\n"
 
@@ -144,14 +166,16 @@ def run_lines(document: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["preview.yml", "up.yml"])
-def test_the_workflows_take_the_pinned_versions_from_requirements_txt(name, tmp_path):
+def test_the_workflows_take_the_pinned_versions_from_pyproject_toml(name, tmp_path):
     document = workflow(name)
     assert "PULUMI_VERSION" not in document["env"] and "KUBERNETES_PLUGIN_VERSION" not in document["env"]
-    [reader] = [step["run"] for job in document["jobs"].values() for step in job["steps"] if "requirements.txt" in step.get("run", "")]
+    [reader] = [step["run"] for job in document["jobs"].values() for step in job["steps"] if "pyproject.toml" in step.get("run", "")]
     github_env = tmp_path / "github-env"
     subprocess.run(["bash", "-c", reader], cwd=ROOT, env={**os.environ, "GITHUB_ENV": str(github_env)}, check=True)
-    assert github_env.read_text().splitlines() == [f"PULUMI_VERSION={engine.pulumi_version()}",
-                                                   f"KUBERNETES_PLUGIN_VERSION={engine.kubernetes_version()}"]
+    assert github_env.read_text().splitlines() == [
+        f"PULUMI_VERSION={engine.pulumi_version()}",
+        f"KUBERNETES_PLUGIN_VERSION={engine.kubernetes_version()}",
+    ]
 
 
 def test_the_pull_request_workflow_runs_make_pr_preview_and_posts_its_summary():
@@ -172,8 +196,9 @@ def test_the_merge_workflow_runs_pulumi_up_after_validation():
 def test_the_recorded_previews_are_what_the_engine_prints_today(tmp_path):
     """Re-record this program's previews (tests/cli/record_preview.py) and compare their steps."""
     require_engine()
-    result = subprocess.run([sys.executable, str(ROOT / "tests/cli/record_preview.py"), str(tmp_path)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests/cli/record_preview.py"), str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     for name in ("dev-create.json", "dev-change.json"):
         fresh = pr_preview.steps_from_preview(json.loads((tmp_path / name).read_text()))
@@ -193,8 +218,9 @@ def test_the_official_installs_cli_and_plugin_are_used_and_nothing_is_built(pulu
     plugin.symlink_to(engine.plugin_path(engine.ENGINE_HOME).resolve())
     project = copy_program(tmp_path / "project")
     env = {"PATH": f"{official / 'bin'}:/usr/bin:/bin", "HOME": str(home), "MODEL_FLEET_ENGINE_CACHE": str(tmp_path / "cache")}
-    result = subprocess.run([sys.executable, "-m", "components.engine", "build"], cwd=project, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "components.engine", "build"], cwd=project, env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     cli, version = engine.pulumi_version(), engine.kubernetes_version()
     assert result.stdout.splitlines()[:2] == [
