@@ -126,7 +126,7 @@ def main() -> None:
         write_manifests(manifests)
 
     statuses = pulumi.Output.all(*[d.status for d in deployments])
-    pulumi.export("models", statuses.apply(lambda each: {d.fields["name"]: d.report(s) for d, s in zip(deployments, each)}))
+    pulumi.export("models", statuses.apply(lambda each: {d.fields["name"]: d.report(s) for d, s in zip(deployments, each, strict=True)}))
     pulumi.export("cluster_status", loaded.facts.status())
 
 

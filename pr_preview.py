@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from components import config
-from components.engine import discover
 from components.details import COMPONENT_TYPE as MODEL_TYPE
+from components.engine import discover
 from components.problems import ConfigError
 from docsgen import writer
 
@@ -153,7 +153,7 @@ def _changed_inputs(old: Any, new: Any, path: str = "") -> list[str]:
         keys = sorted(k for k in set(old) | set(new) if not k.startswith("__"))
         return [p for k in keys for p in _changed_inputs(old.get(k), new.get(k), f"{path}.{k}" if path else k)]
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [p for i, (o, n) in enumerate(zip(old, new)) for p in _changed_inputs(o, n, f"{path}[{i}]")]
+        return [p for i, (o, n) in enumerate(zip(old, new, strict=True)) for p in _changed_inputs(o, n, f"{path}[{i}]")]
     return [path] if old != new and path else []
 
 
@@ -205,8 +205,9 @@ def resource_plan(stack: str, project_dir: Path, found: discover.Engine) -> Reso
     # runtime state, which this one keeps out of.
     command = [sys.executable, "-m", "components.engine", "preview", "--json", "--stack", stack, "--project-dir", str(project_dir)]
     try:
-        result = subprocess.run(command, cwd=discover.PROJECT_DIR, capture_output=True, text=True, timeout=ENGINE_TIMEOUT,
-                                stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            command, cwd=discover.PROJECT_DIR, capture_output=True, text=True, timeout=ENGINE_TIMEOUT, stdin=subprocess.DEVNULL
+        )
     except subprocess.TimeoutExpired:
         return ResourcePlan(computed=False, errors=[f"`pulumi preview` took over {ENGINE_TIMEOUT}s"])
     return plan_of(result.returncode, result.stdout, result.stderr)

@@ -20,6 +20,7 @@ The exit status is 1 when a step fails or does not do its job (e.g. the no-chang
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 import shutil
@@ -104,7 +105,7 @@ def comparisons(results: dict[int, dict[str, measure.Summary]]) -> list[dict]:
 def growth(results: dict[int, dict[str, measure.Summary]]) -> list[dict]:
     sizes = sorted(results)
     rows = []
-    for small, large in zip(sizes, sizes[1:]):
+    for small, large in itertools.pairwise(sizes):
         for step in steps.STEPS:
             ratio = results[large][step].median / results[small][step].median
             rows.append({"from": small, "to": large, "step": step, "ratio": ratio, "linear_bound": LINEAR_SLACK * large / small})
@@ -147,7 +148,9 @@ def table(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, sizes = arguments.parse(argv, prog="python -m bench", doc=__doc__, sizes="10,100,1000", runs=5, runs_help="runs of each step per size")
+    args, sizes = arguments.parse(
+        argv, prog="python -m bench", doc=__doc__, sizes="10,100,1000", runs=5, runs_help="runs of each step per size"
+    )
 
     results: dict[int, dict[str, measure.Summary]] = {}
     try:
@@ -160,7 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     for models, by_step in results.items():
         counts = {step: by_step[step].facts.get("kubernetes") for step in ("program", "program_floor")}
         if counts["program"] != counts["program_floor"]:
-            print(f"bench: at N={models} the program registers {counts['program']} resources, its floor {counts['program_floor']}", file=sys.stderr)
+            print(
+                f"bench: at N={models} the program registers {counts['program']} resources, its floor {counts['program_floor']}",
+                file=sys.stderr,
+            )
             return 1
 
     report = {"machine": machine(), "sizes": sizes, "runs": args.runs, "comparisons": comparisons(results), "growth": growth(results)}

@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 
 
-def parse(argv: list[str] | None, *, prog: str, doc: str | None, sizes: str, runs: int, runs_help: str) -> tuple[argparse.Namespace, list[int]]:
+def parse(
+    argv: list[str] | None, *, prog: str, doc: str | None, sizes: str, runs: int, runs_help: str
+) -> tuple[argparse.Namespace, list[int]]:
     """The parsed arguments and the sizes, sorted; a bad value is argparse's usage error."""
     parser = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default=sizes, help=f"models per stack, comma-separated (default: {sizes})")

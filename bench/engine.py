@@ -20,6 +20,7 @@ numbers of resources.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -76,8 +77,11 @@ def program_project(directory: Path, models: int) -> Path:
     directory.mkdir(parents=True)
     for name in ("__main__.py", "components", "docsgen"):
         source = ROOT / name
-        (shutil.copytree(source, directory / name, ignore=shutil.ignore_patterns("__pycache__")) if source.is_dir()
-         else shutil.copy2(source, directory / name))
+        (
+            shutil.copytree(source, directory / name, ignore=shutil.ignore_patterns("__pycache__"))
+            if source.is_dir()
+            else shutil.copy2(source, directory / name)
+        )
     stacks.write(directory, models, name=STACK)
     path = directory / f"Pulumi.{STACK}.yaml"
     document = json.loads(json.dumps(__import__("yaml").safe_load(path.read_text())))
@@ -97,10 +101,15 @@ def floor_project(directory: Path, program: Path) -> Path:
     spec = loaded.spec
     listing = [("namespace", namespace.build(spec.namespace))] if spec.kubernetes.create_namespace else []
     for entry in spec.models:
-        listing += objects.model_objects(entry, spec.namespace, spec.monitoring,
-                                         service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD))
-    provider = {"namespace": spec.namespace, "enable_server_side_apply": True, "kubeconfig": "",
-                "render_yaml_to_directory": str(directory / ".pulumi-state" / "provider-render")}
+        listing += objects.model_objects(
+            entry, spec.namespace, spec.monitoring, service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD)
+        )
+    provider = {
+        "namespace": spec.namespace,
+        "enable_server_side_apply": True,
+        "kubeconfig": "",
+        "render_yaml_to_directory": str(directory / ".pulumi-state" / "provider-render"),
+    }
     directory.mkdir(parents=True)
     (directory / "objects.json").write_text(json.dumps({"provider": provider, "objects": listing}))
     (directory / "__main__.py").write_text(FLOOR_PROGRAM)
@@ -157,27 +166,34 @@ def measure(models: int, runs: int, engine: discover.Engine) -> dict:
                 **{k: cycles[0][k] for k in ("state_bytes", "kubernetes_resources", "resources")},
             }
         if results["program"]["kubernetes_resources"] != results["floor"]["kubernetes_resources"]:
-            raise RunFailed(f"at N={models} the program has {results['program']['kubernetes_resources']} Kubernetes "
-                            f"resources, its floor {results['floor']['kubernetes_resources']}")
+            raise RunFailed(
+                f"at N={models} the program has {results['program']['kubernetes_resources']} Kubernetes "
+                f"resources, its floor {results['floor']['kubernetes_resources']}"
+            )
         return results
 
 
 def table(report: dict) -> str:
-    lines = [f"engine: pulumi v{report['pulumi']}, kubernetes plugin v{report['plugin']}; runs per step: {report['runs']} "
-             "(median wall seconds of whole processes)", "",
-             f"{'N':>5}  {'step':<18} {'program':>8} {'floor':>8} {'ratio':>6}  goal"]
+    lines = [
+        f"engine: pulumi v{report['pulumi']}, kubernetes plugin v{report['plugin']}; runs per step: {report['runs']} "
+        "(median wall seconds of whole processes)",
+        "",
+        f"{'N':>5}  {'step':<18} {'program':>8} {'floor':>8} {'ratio':>6}  goal",
+    ]
     for models, results in report["results"].items():
         for op in OPERATIONS:
             ratio = results["program"][op] / results["floor"][op]
             goal = "" if int(models) != GOAL_AT else f"<= {GOAL}x {'met' if ratio <= GOAL else 'MISSED'}"
             lines.append(f"{models:>5}  {op:<18} {results['program'][op]:8.2f} {results['floor'][op]:8.2f} {ratio:5.2f}x  {goal}".rstrip())
         p, f = results["program"], results["floor"]
-        lines.append(f"{models:>5}  {'state (MB)':<18} {p['state_bytes'] / 1e6:8.2f} {f['state_bytes'] / 1e6:8.2f} "
-                     f"{p['state_bytes'] / f['state_bytes']:5.2f}x  ({p['resources']} resources vs {f['resources']})")
+        lines.append(
+            f"{models:>5}  {'state (MB)':<18} {p['state_bytes'] / 1e6:8.2f} {f['state_bytes'] / 1e6:8.2f} "
+            f"{p['state_bytes'] / f['state_bytes']:5.2f}x  ({p['resources']} resources vs {f['resources']})"
+        )
     sizes = sorted(int(s) for s in report["results"])
     if len(sizes) > 1:
         lines += ["", f"{'growth':<12} {'step':<18} {'program':>8} {'floor':>8}  linear bound"]
-        for small, large in zip(sizes, sizes[1:]):
+        for small, large in itertools.pairwise(sizes):
             bound = LINEAR_SLACK * large / small
             for op in OPERATIONS:
                 grown = [report["results"][str(large)][who][op] / report["results"][str(small)][who][op] for who in ("program", "floor")]
@@ -187,7 +203,9 @@ def table(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, sizes = arguments.parse(argv, prog="python -m bench.engine", doc=__doc__, sizes="10,100,500", runs=1, runs_help="fresh stacks per size and program")
+    args, sizes = arguments.parse(
+        argv, prog="python -m bench.engine", doc=__doc__, sizes="10,100,500", runs=1, runs_help="fresh stacks per size and program"
+    )
     engine = discover.detect()
     if not engine.inline:
         print("bench.engine: the engine is incomplete (`make engine`): missing " + "; ".join(engine.missing), file=sys.stderr)

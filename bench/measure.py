@@ -57,9 +57,7 @@ def sample(step: str, project: Path) -> Sample:
 def summary(step: str, project: Path, runs: int) -> Summary:
     samples = [sample(step, project) for _ in range(runs)]
     times = [s.seconds for s in samples]
-    return Summary(
-        statistics.median(times), min(times), max(times), max(s.peak_rss_mb for s in samples), samples[-1].facts
-    )
+    return Summary(statistics.median(times), min(times), max(times), max(s.peak_rss_mb for s in samples), samples[-1].facts)
 
 
 def _child(step: str, project: Path) -> None:

@@ -26,9 +26,7 @@ def prepare(project: Path, stack: str) -> None:
         OBJECTS.append(("namespace", namespace.build(spec.namespace)))
     for entry in spec.models:
         OBJECTS.extend(
-            objects.model_objects(
-                entry, spec.namespace, spec.monitoring, service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD)
-            )
+            objects.model_objects(entry, spec.namespace, spec.monitoring, service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD))
         )
 
 
@@ -56,7 +54,9 @@ def declare() -> None:
         if kind == "Namespace":
             k8s.core.v1.Namespace(name, metadata=manifest["metadata"], opts=opts)
         elif kind == "Secret":
-            k8s.core.v1.Secret(name, metadata=manifest["metadata"], type=manifest["type"], string_data=manifest.get("stringData"), opts=opts)
+            k8s.core.v1.Secret(
+                name, metadata=manifest["metadata"], type=manifest["type"], string_data=manifest.get("stringData"), opts=opts
+            )
         elif kind == "PersistentVolumeClaim":
             k8s.core.v1.PersistentVolumeClaim(name, metadata=manifest["metadata"], spec=manifest["spec"], opts=opts)
         elif kind == "Deployment":

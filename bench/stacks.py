@@ -35,8 +35,7 @@ def model_entry(i: int) -> dict:
 def inventory(models: int) -> dict:
     nodes = max(1, math.ceil(models / GPUS_PER_NODE))
     gpu_nodes = [
-        {"node_name": f"gpu-node-{n}", "gpu_count": GPUS_PER_NODE, "gpu_type": "nvidia-a100", "total_vram": "640Gi"}
-        for n in range(nodes)
+        {"node_name": f"gpu-node-{n}", "gpu_count": GPUS_PER_NODE, "gpu_type": "nvidia-a100", "total_vram": "640Gi"} for n in range(nodes)
     ]
     return {**INVENTORY, "total_nodes": nodes, "gpu_nodes": gpu_nodes}
 

@@ -133,7 +133,7 @@ def _docs_counts(printed: str) -> dict[str, int]:
     match = re.search(r": (\d+) written, (\d+) deleted, (\d+) unchanged", printed)
     if not match:
         raise WrongOutcome(f"no summary line in the output of docsgen:\n{printed}")
-    return dict(zip(("written", "deleted", "unchanged"), map(int, match.groups())))
+    return dict(zip(("written", "deleted", "unchanged"), map(int, match.groups()), strict=True))
 
 
 def facts(step: str, outcome: Any, printed: str, errors: str) -> dict:

@@ -1,12 +1,12 @@
 """The commands that run without the Pulumi engine.
 
-    python -m components check  --stack STACK
-    python -m components status --stack STACK [--json]
-    python -m components models --stack STACK [--all] [--json] [--explain NAME]
-    python -m components diff --from STACK --to STACK [--json]
-    python -m components promote --from STACK --to STACK [--model NAME ...] [--write]
-    python -m components pr-preview --stack STACK [--summary PATH]
-    python -m components render --stack STACK [--out DIR]
+python -m components check  --stack STACK
+python -m components status --stack STACK [--json]
+python -m components models --stack STACK [--all] [--json] [--explain NAME]
+python -m components diff --from STACK --to STACK [--json]
+python -m components promote --from STACK --to STACK [--model NAME ...] [--write]
+python -m components pr-preview --stack STACK [--summary PATH]
+python -m components render --stack STACK [--out DIR]
 """
 
 from __future__ import annotations

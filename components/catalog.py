@@ -60,11 +60,7 @@ class Resolution:
     def served(self) -> dict[str, Item]:
         """The items by the name they serve, in the stack's order (entries not validated: one
         without a string name serves nothing)."""
-        return {
-            item.entry["name"]: item
-            for item in self.items
-            if isinstance(item.entry, dict) and isinstance(item.entry.get("name"), str)
-        }
+        return {item.entry["name"]: item for item in self.items if isinstance(item.entry, dict) and isinstance(item.entry.get("name"), str)}
 
 
 def project_values(config: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
@@ -163,4 +159,7 @@ def _forget(sources: dict[str, str], path: str) -> None:
 def explained(item: Item, catalog_file: str) -> list[tuple[str, Any, str]]:
     """The merged entry value by value, each with the file and entry it came from."""
     where = f"catalog {item.catalog} ({catalog_file})"
-    return [(path, value, where if item.sources.get(path) == FROM_CATALOG else item.sources.get(path, "")) for path, value in leaves(item.entry).items()]
+    return [
+        (path, value, where if item.sources.get(path) == FROM_CATALOG else item.sources.get(path, ""))
+        for path, value in leaves(item.entry).items()
+    ]

@@ -207,7 +207,10 @@ def plaintext_token_problems(config: dict[str, Any], file_name: str) -> list[Pro
         elif isinstance(value, str):
             is_token_field = path.endswith("hugging_face_token")
             if (is_token_field and value) or HF_TOKEN_PATTERN.search(value):
-                how = fix or f"remove it and store it encrypted with `pulumi config set --secret --path '{_config_path(label, path)}' <token>`"
+                how = (
+                    fix
+                    or f"remove it and store it encrypted with `pulumi config set --secret --path '{_config_path(label, path)}' <token>`"
+                )
                 problems.append(Problem(label + path, f"plaintext Hugging Face token in {file_name}; {how}"))
 
     for key, value in config.items():
@@ -487,7 +490,7 @@ def _parse(raw: dict[str, Any], catalog_file: str = catalog.PROJECT_FILE, stack_
     # An invalid docs section has its own problems; its tiers are unknown, not missing.
     if "docs" in fields or "docs" not in raw:
         tiers = fields["docs"].limit_tiers if "docs" in fields else []
-        for entry, label in zip(models, labels):
+        for entry, label in zip(models, labels, strict=True):
             problems += [Problem(f"{label} {where}", message) for where, message in docs_facts.unknown_tiers(entry.docs, tiers)]
     problems += _repeated(models, labels, "name", lambda e: e.name)
     problems += _repeated(models, labels, "display_name", lambda e: e.display_name.casefold())
@@ -504,8 +507,9 @@ def _parse(raw: dict[str, Any], catalog_file: str = catalog.PROJECT_FILE, stack_
 
 def _repeated(models: list[ModelEntry], labels: list[str], field_name: str, key_of) -> list[Problem]:
     """A problem for each entry whose `key_of` value an earlier entry already has."""
-    problems, first_label = [], {}
-    for entry, label in zip(models, labels):
+    problems: list[Problem] = []
+    first_label: dict[object, str] = {}
+    for entry, label in zip(models, labels, strict=True):
         key = key_of(entry)
         if key in first_label:
             value = getattr(entry, field_name)

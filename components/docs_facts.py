@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components import vllm_args
-from components.spec import LimitTier, Limits, ModelDocs, ModelEntry, ModelType
+from components.spec import Limits, LimitTier, ModelDocs, ModelEntry, ModelType
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,7 @@ def contradictions(docs: ModelDocs, cmdline: vllm_args.VllmCommandLine) -> list[
         )
     context = served or docs.context_length
     if context is not None and docs.max_output_tokens is not None and docs.max_output_tokens > context:
-        found.append(
-            ("docs.max_output_tokens", f"{docs.max_output_tokens} tokens is more than the context length of {context} tokens")
-        )
+        found.append(("docs.max_output_tokens", f"{docs.max_output_tokens} tokens is more than the context length of {context} tokens"))
     return found
 
 

@@ -15,20 +15,16 @@ _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
 _LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 
 DNS1123_LABEL_RULE = (
-    "a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, "
-    "at most 63 characters"
+    "a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
 )
 DNS1035_LABEL_RULE = (
-    "a DNS-1035 label: lowercase letters, digits and '-', starting with a letter and ending with a letter "
-    "or digit, at most 63 characters"
+    "a DNS-1035 label: lowercase letters, digits and '-', starting with a letter and ending with a letter or digit, at most 63 characters"
 )
 DNS1123_SUBDOMAIN_RULE = (
     "a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', each part starting and ending with a "
     "letter or digit, at most 253 characters"
 )
-LABEL_VALUE_RULE = (
-    "a label value: at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
-)
+LABEL_VALUE_RULE = "a label value: at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
 LABEL_KEY_RULE = "a label key: an optional DNS-1123 subdomain prefix and '/', then a label value that is not empty"
 
 CACHE_CLAIM_SUFFIX = "-hf-cache"

@@ -33,9 +33,7 @@ def stack_objects(spec: StackSpec, facts: ClusterFacts) -> list[dict]:
     """Every object the program declares for the stack, Secrets without their values."""
     found = [namespace_manifest.build(spec.namespace)] if spec.kubernetes.create_namespace else []
     for entry in spec.models:
-        declared = objects.model_objects(
-            entry, spec.namespace, spec.monitoring, service_monitor_enabled=facts.has_crd(SERVICE_MONITOR_CRD)
-        )
+        declared = objects.model_objects(entry, spec.namespace, spec.monitoring, service_monitor_enabled=facts.has_crd(SERVICE_MONITOR_CRD))
         found += [manifest for _, manifest in declared]
     return found
 
@@ -70,7 +68,9 @@ def _recorded(directory: Path) -> set[str]:
     except FileNotFoundError:
         return set()
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ConfigError([Problem(RECORD, f"unreadable record of rendered files in {directory}: {err}")], source="rendered manifests") from None
+        raise ConfigError(
+            [Problem(RECORD, f"unreadable record of rendered files in {directory}: {err}")], source="rendered manifests"
+        ) from None
     bad = [n for n in names if not (isinstance(n, str) and FILE_NAME.fullmatch(n))] if isinstance(names, list) else [names]
     if bad:
         # Only file names this module writes may be deleted; anything else was not written by us.

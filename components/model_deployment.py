@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import SecretStr
 
 from components.details import COMPONENT_TYPE, deployment_status, model_details
 from components.manifests import deployment, objects
@@ -19,8 +20,10 @@ TYPE = COMPONENT_TYPE
 # read; otherwise it is the Deployment's status as the engine read it when it last applied the
 # Deployment (often before its pods were ready), not a live reading.
 RENDERED = "rendered"
-AS_OF = {True: "render mode: manifests written, nothing applied",
-         False: "the Deployment as the engine last read it (at its last update); `python -m components models --all` reads the cluster"}
+AS_OF = {
+    True: "render mode: manifests written, nothing applied",
+    False: "the Deployment as the engine last read it (at its last update); `python -m components models --all` reads the cluster",
+}
 
 
 def _status(observed) -> str:
@@ -32,8 +35,12 @@ def _status(observed) -> str:
 
 # Each kind of object as the resource that declares it, from its resource name and manifest.
 RESOURCES: dict[str, Callable[..., pulumi.CustomResource]] = {
-    "Secret": lambda name, m, opts: k8s.core.v1.Secret(name, metadata=m["metadata"], type=m["type"], string_data=m.get("stringData"), opts=opts),
-    "PersistentVolumeClaim": lambda name, m, opts: k8s.core.v1.PersistentVolumeClaim(name, metadata=m["metadata"], spec=m["spec"], opts=opts),
+    "Secret": lambda name, m, opts: k8s.core.v1.Secret(
+        name, metadata=m["metadata"], type=m["type"], string_data=m.get("stringData"), opts=opts
+    ),
+    "PersistentVolumeClaim": lambda name, m, opts: k8s.core.v1.PersistentVolumeClaim(
+        name, metadata=m["metadata"], spec=m["spec"], opts=opts
+    ),
     "Deployment": lambda name, m, opts: k8s.apps.v1.Deployment(name, metadata=m["metadata"], spec=m["spec"], opts=opts),
     "Service": lambda name, m, opts: k8s.core.v1.Service(name, metadata=m["metadata"], spec=m["spec"], opts=opts),
 }
@@ -61,11 +68,12 @@ def _options(kind: str, entry: ModelEntry, declared: _Declared) -> pulumi.Resour
         return pulumi.ResourceOptions(retain_on_delete=entry.deployment_config.retain_cache_on_delete)
     if kind == "Deployment":
         timeout = f"{deployment.rollout_seconds(entry)}s"
-        return pulumi.ResourceOptions(depends_on=list(declared.prerequisites),
-                                      custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout))
+        return pulumi.ResourceOptions(
+            depends_on=list(declared.prerequisites), custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)
+        )
     if kind == "PodAutoscaler":
         # The autoscaler targets the Deployment, which is declared before it.
-        return pulumi.ResourceOptions(depends_on=[declared.deployment])
+        return pulumi.ResourceOptions(depends_on=[d for d in (declared.deployment,) if d is not None])
     return pulumi.ResourceOptions()
 
 
@@ -90,11 +98,14 @@ class ModelDeployment(pulumi.ComponentResource):
         if not rendering:
             if config.hugging_face_token is not None:
                 token = pulumi.Output.secret(config.hugging_face_token.get_secret_value())
-            env_values = {e.name: pulumi.Output.secret(e.value.get_secret_value()) for e in config.extra_env if e.is_secret}
+            env_values = {
+                e.name: pulumi.Output.secret(e.value.get_secret_value()) for e in config.extra_env if isinstance(e.value, SecretStr)
+            }
 
         declared = _Declared()
-        listing = objects.model_objects(entry, namespace, monitoring, service_monitor_enabled=service_monitor_enabled,
-                                        token=token, env_values=env_values)
+        listing = objects.model_objects(
+            entry, namespace, monitoring, service_monitor_enabled=service_monitor_enabled, token=token, env_values=env_values
+        )
         for resource_name, manifest in listing:
             kind = manifest["kind"]
             options = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), _options(kind, entry, declared))

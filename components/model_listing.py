@@ -32,21 +32,24 @@ def read_live_models(spec: StackSpec) -> list[dict]:
 
     api = api_client(spec)
     try:
-        items = client.AppsV1Api(api).list_deployment_for_all_namespaces(
-            label_selector=MODEL_NAME_LABEL, _request_timeout=15
-        ).items
+        items = client.AppsV1Api(api).list_deployment_for_all_namespaces(label_selector=MODEL_NAME_LABEL, _request_timeout=15).items
     except (ApiException, HTTPError, OSError) as err:
         raise PreflightError(f"cannot list deployments at {api.configuration.host}: {getattr(err, 'reason', None) or err}") from err
     found = []
-    for item in items:
-        status = item.status
-        created = item.metadata.creation_timestamp
+    for item in items or ():
+        # A Deployment the API server has not yet given a status counts no replicas.
+        ready, replicas = (item.status.ready_replicas or 0, item.status.replicas or 0) if item.status else (0, 0)
+        meta = item.metadata
+        name = (meta.labels or {}).get(MODEL_NAME_LABEL) if meta else None
+        if meta is None or name is None:
+            continue
+        created = meta.creation_timestamp
         found.append(
             {
-                "name": item.metadata.labels[MODEL_NAME_LABEL],
-                "namespace": item.metadata.namespace,
-                "status": deployment_status(status.ready_replicas or 0, status.replicas or 0),
-                "replicas": status.replicas or 0,
+                "name": name,
+                "namespace": meta.namespace,
+                "status": deployment_status(ready, replicas),
+                "replicas": replicas,
                 "created_at": created.isoformat().replace("+00:00", "Z") if created else None,
             }
         )

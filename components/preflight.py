@@ -69,9 +69,7 @@ def api_client(spec: StackSpec):
     from kubernetes import config as kube_config
 
     try:
-        return kube_config.new_client_from_config(
-            config_file=spec.kubernetes.kubeconfig_path, context=spec.kubernetes.context
-        )
+        return kube_config.new_client_from_config(config_file=spec.kubernetes.kubeconfig_path, context=spec.kubernetes.context)
     except (kube_config.ConfigException, OSError, TypeError) as err:
         raise PreflightError(f"cannot load kubeconfig {spec.kubernetes.kubeconfig or '~/.kube/config'}: {err}") from err
 
@@ -100,7 +98,7 @@ def read_live_nodes(spec: StackSpec) -> ClusterFacts:
         reason = getattr(err, "reason", None) or err
         raise PreflightError(f"cannot read the cluster at {api.configuration.host}: {reason}") from err
     gpu_nodes = tuple(n for n in map(_node_from_live, nodes) if n is not None)
-    return ClusterFacts("live", len(nodes), gpu_nodes, frozenset(c.metadata.name for c in crds))
+    return ClusterFacts("live", len(nodes), gpu_nodes, frozenset(c.metadata.name for c in crds if c.metadata and c.metadata.name))
 
 
 def gather(spec: StackSpec) -> ClusterFacts:
@@ -151,7 +149,7 @@ def _check_requested_gpus(entry: ModelEntry, label: str, largest: int, best: GPU
     """The pod's `gpu_count` must fit on one node (it would stay Pending forever otherwise), and the
     GPUs it gets there should hold the model's `min_vram`."""
     requested = entry.deployment_config.gpu_count
-    if requested > largest:
+    if best is None or requested > largest:
         checked.problems.append(
             Problem(
                 f"{label} deployment_config.gpu_count",
@@ -193,7 +191,7 @@ def check(spec: StackSpec, facts: ClusterFacts, labels: list[str]) -> Findings:
     def placement(min_gpus: int, min_vram: str, requested: int) -> tuple[int, GPUNode | None]:
         return _placement(fitting_nodes(min_gpus, min_vram) or facts.gpu_nodes, requested)
 
-    for entry, label in zip(spec.models, labels):
+    for entry, label in zip(spec.models, labels, strict=True):
         config = entry.deployment_config
         if config.enable_autoscaling and not facts.has_crd(AIBRIX_CRD):
             checked.problems.append(

@@ -192,6 +192,8 @@ def command(args: argparse.Namespace) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="from_stack", required=True, help="the stack whose models are promoted")
     parser.add_argument("--to", dest="to_stack", required=True, help="the stack whose file changes: Pulumi.<stack>.yaml")
-    parser.add_argument("--model", action="extend", nargs="+", metavar="NAME", help="a model to promote (repeatable; default: every model of --from)")
+    parser.add_argument(
+        "--model", action="extend", nargs="+", metavar="NAME", help="a model to promote (repeatable; default: every model of --from)"
+    )
     parser.add_argument("--write", action="store_true", help="write the change instead of only printing it")
     parser.add_argument("--project-dir", type=Path, default=Path.cwd(), help="where Pulumi.yaml and the stack files are")

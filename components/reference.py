@@ -1,7 +1,7 @@
 """The stack config reference (the handbook's page), generated from the pydantic contract.
 
-    python -m components.reference            # rewrite handbook/pages/config-reference.md between its markers
-    python -m components.reference --check    # exit 1 when it is out of date
+python -m components.reference            # rewrite handbook/pages/config-reference.md between its markers
+python -m components.reference --check    # exit 1 when it is out of date
 """
 
 from __future__ import annotations

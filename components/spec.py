@@ -12,26 +12,26 @@ import ipaddress
 import math
 import os
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from kubernetes.utils.quantity import parse_quantity
-
-from components import k8s_names, vllm_args
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    PlainValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     SecretStr,
     field_validator,
     model_validator,
 )
+
+from components import k8s_names, vllm_args
 
 # What the gateway and every snippet may carry as a model ID: an HF-style id such as
 # `mistralai/Mistral-Nemo-Instruct-2407`, or a local path. The snippets escape it anyway.
@@ -112,8 +112,7 @@ def _display_name(value: str) -> str:
         raise ValueError("must not be empty")
     if not value.isprintable() or value != value.strip():
         raise ValueError(
-            "must be one line of printable characters without leading or trailing spaces "
-            "(it titles the docs entries and the snippets)"
+            "must be one line of printable characters without leading or trailing spaces (it titles the docs entries and the snippets)"
         )
     if '"' in value:
         raise ValueError("must not hold double quotes (it becomes a docs entry title)")
@@ -231,7 +230,9 @@ class ModelType(str, Enum):
 class GPURequirement(Strict):
     min_vram: NonNegativeQuantity = Field("0", description="VRAM the model needs across its `min_gpus` GPUs, e.g. `24Gi`.")
     min_gpus: Count = Field(1, ge=1, le=MAX_GPUS_PER_REPLICA, description="Fewest GPUs one replica can run on.")
-    max_gpus: Count | None = Field(None, ge=1, le=MAX_GPUS_PER_REPLICA, description="Most GPUs one replica may use; defaults to `min_gpus`.")
+    max_gpus: Count | None = Field(
+        None, ge=1, le=MAX_GPUS_PER_REPLICA, description="Most GPUs one replica may use; defaults to `min_gpus`."
+    )
 
     @model_validator(mode="after")
     def _max_not_below_min(self) -> GPURequirement:
@@ -274,9 +275,7 @@ class AutoscalingConfig(Strict):
     @model_validator(mode="after")
     def _bounds(self) -> AutoscalingConfig:
         if self.min_replicas > self.max_replicas:
-            raise ValueError(
-                f"min_replicas {self.min_replicas} is greater than max_replicas {self.max_replicas}"
-            )
+            raise ValueError(f"min_replicas {self.min_replicas} is greater than max_replicas {self.max_replicas}")
         return self
 
 
@@ -313,9 +312,13 @@ class DeploymentConfig(Strict):
     image: str = Field(min_length=1, description="Container image of the vLLM server.")
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field("IfNotPresent", description="Kubernetes image pull policy.")
     command: list[str] = Field(min_length=1, description="Container command, e.g. `[sh]` or `[vllm, serve]`.")
-    args: list[str] = Field(default_factory=list, description="Container arguments; `--served-model-name` is read from here or from `command`.")
+    args: list[str] = Field(
+        default_factory=list, description="Container arguments; `--served-model-name` is read from here or from `command`."
+    )
     gpu_count: Count = Field(0, ge=0, le=MAX_GPUS_PER_REPLICA, description="GPUs requested and limited per replica (`nvidia.com/gpu`).")
-    initial_delay_seconds: Count = Field(240, ge=0, le=MAX_SECONDS, description="Seconds before the first startup probe; typical model load time.")
+    initial_delay_seconds: Count = Field(
+        240, ge=0, le=MAX_SECONDS, description="Seconds before the first startup probe; typical model load time."
+    )
     enable_pvc: bool = Field(False, description="Keep the Hugging Face cache on a PersistentVolumeClaim.")
     storage_class: StorageClassName = Field("", description="Storage class of the cache PVC; empty uses the cluster's default class.")
     enable_autoscaling: bool = Field(False, description="Declare an AIBrix PodAutoscaler for the Deployment.")
@@ -325,9 +328,14 @@ class DeploymentConfig(Strict):
         None, description="HF token for gated models. Set only with `pulumi config set --secret`; it reaches the pod through a Secret."
     )
     # Beyond the deployment API: what a real cluster needs.
-    replicas: Count = Field(1, ge=0, le=MAX_REPLICAS, description="Replicas when autoscaling is off; the autoscaler owns the count otherwise.")
+    replicas: Count = Field(
+        1, ge=0, le=MAX_REPLICAS, description="Replicas when autoscaling is off; the autoscaler owns the count otherwise."
+    )
     startup_timeout_seconds: Count = Field(
-        1800, ge=60, le=MAX_SECONDS, description="Whole startup budget (image pull, weight download, load) before the pod is restarted and `pulumi up` gives up."
+        1800,
+        ge=60,
+        le=MAX_SECONDS,
+        description="Whole startup budget (image pull, weight download, load) before the pod is restarted and `pulumi up` gives up.",
     )
     pvc_size: PositiveQuantity = Field("100Gi", description="Size of the cache PVC.")
     pvc_access_mode: Literal["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"] = Field(
@@ -336,7 +344,9 @@ class DeploymentConfig(Strict):
     retain_cache_on_delete: bool = Field(
         True, description="Keep the cache PVC (and its downloaded weights) when the model is removed from the stack."
     )
-    shm_size: PositiveQuantity = Field("2Gi", description="Size of the memory-backed `/dev/shm` (tensor-parallel workers share tensors through it).")
+    shm_size: PositiveQuantity = Field(
+        "2Gi", description="Size of the memory-backed `/dev/shm` (tensor-parallel workers share tensors through it)."
+    )
     node_selector: dict[str, str] = Field(default_factory=dict, description="Node labels the pods must match.")
     tolerations: list[Toleration] = Field(default_factory=list, description="Taints the pods tolerate, e.g. `nvidia.com/gpu`.")
 
@@ -383,7 +393,9 @@ class Limits(Strict):
 
 class LimitTier(Strict):
     name: DisplayName = Field(description="Tier name, the title of its limits table, e.g. `Free`.")
-    default: Limits = Field(default_factory=Limits, description="Limits of every model in the tier that its entry's `docs.limits` does not set.")
+    default: Limits = Field(
+        default_factory=Limits, description="Limits of every model in the tier that its entry's `docs.limits` does not set."
+    )
 
 
 class ModelDocs(Strict):
@@ -424,9 +436,7 @@ class ModelEntry(Strict):
 class DocsConfig(Strict):
     enabled: bool = Field(True, description="Regenerate the docs snippets and pages on every preview.")
     root: str = Field("docs", min_length=1, description="Docs tree, relative to the project or absolute (an external docs checkout).")
-    api_base_url: str = Field(
-        "https://api.example.com/v1", description="OpenAI-compatible gateway URL the snippets call."
-    )
+    api_base_url: str = Field("https://api.example.com/v1", description="OpenAI-compatible gateway URL the snippets call.")
     platform_name: str = Field("model-fleet", description="Platform named in snippet comments and the API key prompt.")
     limit_tiers: list[LimitTier] = Field(
         default_factory=list,
@@ -451,7 +461,9 @@ class DocsConfig(Strict):
         first: dict[str, int] = {}
         for i, tier in enumerate(value):
             if tier.name.casefold() in first:
-                raise ValueError(f"tier name '{tier.name}' of limit_tiers[{i}] is already used by limit_tiers[{first[tier.name.casefold()]}]")
+                raise ValueError(
+                    f"tier name '{tier.name}' of limit_tiers[{i}] is already used by limit_tiers[{first[tier.name.casefold()]}]"
+                )
             first[tier.name.casefold()] = i
         return value
 
@@ -472,7 +484,8 @@ class ClusterInventory(Strict):
 
 class KubernetesConfig(Strict):
     kubeconfig: str | None = Field(
-        None, description="Path to a kubeconfig (`~` expanded, relative to the project); set it or `context` to deploy to and read a live cluster."
+        None,
+        description="Path to a kubeconfig (`~` expanded, relative to the project); set it or `context` to deploy to and read a live cluster.",
     )
     context: str | None = Field(None, description="kubeconfig context to use.")
     render_yaml_to_directory: str | None = Field(

@@ -1,6 +1,6 @@
 """What differs between the models two stacks serve, value by value of their effective entries.
 
-    python -m components diff --from A --to B [--json]     # exit 0 when equal, 1 when they differ
+python -m components diff --from A --to B [--json]     # exit 0 when equal, 1 when they differ
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ def as_json(diffs: list[ModelDiff], from_stack: str, to_stack: str) -> dict:
 
 def command(args: argparse.Namespace) -> int:
     """Raises ConfigError when either stack cannot be resolved; the caller reports it."""
-    entries = [effective_entries(config.resolve_stack(args.project_dir, s)[1]) for s in (args.from_stack, args.to_stack)]
-    diffs = compare(*entries, args.from_stack, args.to_stack)
+    old, new = (effective_entries(config.resolve_stack(args.project_dir, s)[1]) for s in (args.from_stack, args.to_stack))
+    diffs = compare(old, new, args.from_stack, args.to_stack)
     if args.json:
         print(json.dumps(as_json(diffs, args.from_stack, args.to_stack), indent=2))
     else:

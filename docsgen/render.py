@@ -12,7 +12,8 @@ import jinja2
 
 from components import docs_facts
 from components.details import served_model_id
-from components.spec import MODEL_ID, LimitTier, Limits, ModelEntry, ModelType, StackSpec
+from components.spec import MODEL_ID, Limits, LimitTier, ModelEntry, ModelType, StackSpec
+
 
 class Escaped(str):
     """Text already escaped for the language of the spot it is written into."""
@@ -23,7 +24,9 @@ def _require_escaped(value: object) -> object:
     # that skipped one could change the program users copy, so rendering stops instead.
     if isinstance(value, Escaped):
         return value
-    raise TypeError(f"template value {value!r} is not escaped: pass it through py, sh, json_sq, pyliteral, json, comment, md, cell, code, tokens, count or yesno")
+    raise TypeError(
+        f"template value {value!r} is not escaped: pass it through py, sh, json_sq, pyliteral, json, comment, md, cell, code, tokens, count or yesno"
+    )
 
 
 ENV = jinja2.Environment(
@@ -46,9 +49,7 @@ def _escape_char(ch: str) -> str:
 
 def py_str(value: str) -> Escaped:
     """A Python string literal in double quotes; anything not printable is written as an escape."""
-    body = "".join(
-        "\\" + ch if ch in '"\\' else ch if ch.isprintable() else _escape_char(ch) for ch in str(value)
-    )
+    body = "".join("\\" + ch if ch in '"\\' else ch if ch.isprintable() else _escape_char(ch) for ch in str(value))
     return Escaped(f'"{body}"')
 
 
@@ -123,8 +124,18 @@ def yes_no(value: bool) -> Escaped:
 
 
 ENV.filters.update(
-    py=py_str, sh=sh_word, json_sq=json_in_single_quotes, json=json_line, pyliteral=py_literal, comment=comment, md=markdown_text,
-    cell=table_cell, code=inline_code, tokens=tokens, count=count, yesno=yes_no,
+    py=py_str,
+    sh=sh_word,
+    json_sq=json_in_single_quotes,
+    json=json_line,
+    pyliteral=py_literal,
+    comment=comment,
+    md=markdown_text,
+    cell=table_cell,
+    code=inline_code,
+    tokens=tokens,
+    count=count,
+    yesno=yes_no,
 )
 
 SNIPPETS_DIR = ".snippets"
@@ -231,13 +242,7 @@ def render_snippet(snippet: Snippet, model: SnippetModel) -> str:
 
 def render_entry(title: str, snippet: Snippet) -> str:
     """A page entry in the docs' format: a collapsed example holding the included snippet."""
-    return (
-        f'??? example "{markdown_text(title)}"\n'
-        "\n"
-        f"    ```{snippet.language}\n"
-        f"    --8<-- '{snippet.include}'\n"
-        "    ```\n"
-    )
+    return f"??? example \"{markdown_text(title)}\"\n\n    ```{snippet.language}\n    --8<-- '{snippet.include}'\n    ```\n"
 
 
 def render_page(page: str, spec: StackSpec) -> str:

@@ -37,7 +37,8 @@ PAGES = ("real-time", "batch")
 RECORDED_INCLUDE = re.compile(
     re.escape(str(render.INCLUDE_BASE))
     + r"/(?:real-time/real-time|batch/batch-jsonl)-[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?\.(?:py|md)"
-    + "|" + re.escape(render.RATE_LIMIT_INCLUDE)
+    + "|"
+    + re.escape(render.RATE_LIMIT_INCLUDE)
 )
 RECORDED_FORM = (
     f"{render.INCLUDE_BASE}/real-time/real-time-<name>.py|.md, {render.INCLUDE_BASE}/batch/batch-jsonl-<name>.py|.md "
@@ -326,7 +327,7 @@ def diff(result: Plan) -> str:
     with _reported(result.root, "read"):
         changed, deleted = result.changes()
         before = {path: (_read_bytes(result.root / path) or b"").decode("utf-8", "replace") for path in [*changed, *deleted]}
-    chunks = []
+    chunks: list[str] = []
     for path in changed:
         chunks += difflib.unified_diff(
             before[path].splitlines(keepends=True),

@@ -52,5 +52,3 @@ def run_program(project: Path, preview: bool = True, monitors: list | None = Non
         pulumi.runtime.set_all_config({})
         gc.set_threshold(*thresholds)
     return monitor, logs, exports
-
-

@@ -57,8 +57,14 @@ class EngineStack:
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """`pulumi ARGS --stack STACK` in the copy: config, stack export, everything that runs no program."""
         assert self.engine.cli is not None
-        result = subprocess.run([str(self.engine.cli), *args, "--stack", self.stack], cwd=self.project, env=self.env,
-                                capture_output=True, text=True, timeout=TIMEOUT)
+        result = subprocess.run(
+            [str(self.engine.cli), *args, "--stack", self.stack],
+            cwd=self.project,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
         if check and result.returncode != 0:
             pytest.fail(f"pulumi {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
         return result

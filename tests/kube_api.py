@@ -50,7 +50,18 @@ class FakeKubeAPI:
                 if path == "/api/v1/nodes":
                     return self._send(200, {"kind": "NodeList", "items": api.nodes})
                 if path == "/apis/apiextensions.k8s.io/v1/customresourcedefinitions":
-                    items = [{"metadata": {"name": n}, "spec": {"group": n.split(".", 1)[1], "names": {"plural": n.split(".")[0], "kind": "X"}, "scope": "Namespaced", "versions": []}} for n in api.crds]
+                    items = [
+                        {
+                            "metadata": {"name": n},
+                            "spec": {
+                                "group": n.split(".", 1)[1],
+                                "names": {"plural": n.split(".")[0], "kind": "X"},
+                                "scope": "Namespaced",
+                                "versions": [],
+                            },
+                        }
+                        for n in api.crds
+                    ]
                     return self._send(200, {"kind": "CustomResourceDefinitionList", "items": items})
                 if path == "/apis/apps/v1/deployments":
                     return self._send(200, {"kind": "DeploymentList", "items": api.deployments})

@@ -1,10 +1,10 @@
 """A fake OpenAI-compatible HTTP server for tests: stdlib only, bound to 127.0.0.1.
 
-    with FakeOpenAI(api_key="test-key", known_models={"my-model"}) as server:
-        client = openai.OpenAI(api_key="test-key", base_url=server.base_url)
-        ...
-        [req] = server.requests_to("/v1/chat/completions")
-        assert req.json["model"] == "my-model"
+with FakeOpenAI(api_key="test-key", known_models={"my-model"}) as server:
+    client = openai.OpenAI(api_key="test-key", base_url=server.base_url)
+    ...
+    [req] = server.requests_to("/v1/chat/completions")
+    assert req.json["model"] == "my-model"
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def _new_id(prefix: str) -> str:
     return prefix + uuid.uuid4().hex[:24]
 
 
-def _tokens(text: str) -> int:
+def _tokens(text: object) -> int:
     return len(str(text).split())
 
 
@@ -80,7 +80,7 @@ def _usage(prompt: str, completion: str) -> dict:
     return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
 
-def _chat_reply(model: str) -> str:
+def _chat_reply(model: object) -> str:
     return f"Hello from {model}."
 
 
@@ -88,22 +88,27 @@ def chat_completion(body: dict) -> dict:
     model, reply = body.get("model"), _chat_reply(body.get("model"))
     prompt = " ".join(str(m.get("content", "")) for m in body.get("messages") or [] if isinstance(m, dict))
     return {
-        "id": _new_id("chatcmpl-"), "object": "chat.completion", "created": _now(), "model": model,
-        "choices": [{
-            "index": 0, "finish_reason": "stop", "logprobs": None,
-            "message": {"role": "assistant", "content": reply, "refusal": None},
-        }],
-        "usage": _usage(prompt, reply), "system_fingerprint": None,
+        "id": _new_id("chatcmpl-"),
+        "object": "chat.completion",
+        "created": _now(),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "logprobs": None,
+                "message": {"role": "assistant", "content": reply, "refusal": None},
+            }
+        ],
+        "usage": _usage(prompt, reply),
+        "system_fingerprint": None,
     }
 
 
 def chat_completion_stream(body: dict) -> bytes:
     base = {"id": _new_id("chatcmpl-"), "object": "chat.completion.chunk", "created": _now(), "model": body["model"]}
     deltas = [({"role": "assistant", "content": ""}, None), ({"content": _chat_reply(body["model"])}, None), ({}, "stop")]
-    events = [
-        {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
-        for delta, finish in deltas
-    ]
+    events = [{**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]} for delta, finish in deltas]
     return "".join(f"data: {json.dumps(e)}\n\n" for e in events).encode() + b"data: [DONE]\n\n"
 
 
@@ -111,9 +116,13 @@ def text_completion(body: dict) -> dict:
     model = body.get("model")
     text = f" Completion from {model}."
     return {
-        "id": _new_id("cmpl-"), "object": "text_completion", "created": _now(), "model": model,
+        "id": _new_id("cmpl-"),
+        "object": "text_completion",
+        "created": _now(),
+        "model": model,
         "choices": [{"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}],
-        "usage": _usage(body.get("prompt", ""), text), "system_fingerprint": None,
+        "usage": _usage(body.get("prompt", ""), text),
+        "system_fingerprint": None,
     }
 
 
@@ -131,12 +140,15 @@ def embeddings(body: dict) -> dict:
     data = []
     for index, item in enumerate(items):
         vector = embedding_vector(item, dimensions)
+        encoded: list[float] | str = vector
         if body.get("encoding_format") == "base64":
-            vector = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-        data.append({"object": "embedding", "index": index, "embedding": vector})
+            encoded = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        data.append({"object": "embedding", "index": index, "embedding": encoded})
     tokens = sum(_tokens(i) for i in items)
     return {
-        "object": "list", "data": data, "model": body.get("model"),
+        "object": "list",
+        "data": data,
+        "model": body.get("model"),
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }
 
@@ -155,10 +167,12 @@ def parse_multipart(content_type: str, raw: bytes) -> tuple[dict[str, str], dict
     )
     if not message.is_multipart():
         raise ApiError(400, "Could not parse the multipart/form-data body of your request.")
-    form, files = {}, {}
+    form: dict[str, str] = {}
+    files: dict[str, UploadedFile] = {}
     for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
+        name = str(part.get_param("name", header="content-disposition"))
         content = part.get_payload(decode=True) or b""
+        assert isinstance(content, bytes)  # a decoded leaf part
         filename = part.get_filename()
         if filename is None:
             form[name] = content.decode("utf-8", "replace")
@@ -200,13 +214,11 @@ class FakeOpenAI:
         ]
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
-        self._httpd.fake = self
+        self._httpd.fake = self  # type: ignore[attr-defined]  # how _Handler finds its server
         self.port = self._httpd.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         # A short poll interval keeps close() (and so each test) from waiting the default 0.5 s.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, name="fake-openai", daemon=True
-        )
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, name="fake-openai", daemon=True)
         self._thread.start()
         self._closed = False
 
@@ -253,8 +265,8 @@ class FakeOpenAI:
             elif raw.strip():
                 req.json = json.loads(raw)
         except (ValueError, ApiError) as e:
-            body_error = e if isinstance(e, ApiError) else ApiError(
-                400, "We could not parse the JSON body of your request. Please send valid JSON."
+            body_error = (
+                e if isinstance(e, ApiError) else ApiError(400, "We could not parse the JSON body of your request. Please send valid JSON.")
             )
         try:
             if url.path.startswith("/v1"):
@@ -288,9 +300,7 @@ class FakeOpenAI:
         if not model:
             raise ApiError(400, "you must provide a model parameter", param="model")
         if self.known_models is not None and model not in self.known_models:
-            raise ApiError(
-                404, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found"
-            )
+            raise ApiError(404, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found")
         return body
 
     def _chat(self, req):
@@ -315,12 +325,18 @@ class FakeOpenAI:
 
     def _store_file(self, filename: str, content: bytes, purpose: str) -> dict:
         obj = {
-            "id": _new_id("file-"), "object": "file", "bytes": len(content), "created_at": _now(),
-            "filename": filename, "purpose": purpose, "status": "processed",
-            "expires_at": None, "status_details": None,
+            "id": _new_id("file-"),
+            "object": "file",
+            "bytes": len(content),
+            "created_at": _now(),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+            "expires_at": None,
+            "status_details": None,
         }
         with self._lock:
-            self._files[obj["id"]] = (obj, content)
+            self._files[str(obj["id"])] = (obj, content)
         return obj
 
     def _stored_file(self, file_id: str) -> tuple[dict, bytes]:
@@ -350,16 +366,31 @@ class FakeOpenAI:
             try:
                 lines.append(json.loads(line))
             except ValueError:
-                errors.append({"code": "invalid_json_line", "message": "This line is not parseable as valid JSON.",
-                               "param": None, "line": number})
+                errors.append(
+                    {"code": "invalid_json_line", "message": "This line is not parseable as valid JSON.", "param": None, "line": number}
+                )
         created = _now()
         obj = {
-            "id": _new_id("batch_"), "object": "batch", "endpoint": body["endpoint"], "errors": None,
-            "input_file_id": body["input_file_id"], "completion_window": body["completion_window"],
-            "status": "validating", "output_file_id": None, "error_file_id": None, "created_at": created,
-            "in_progress_at": None, "expires_at": created + 24 * 3600, "finalizing_at": None, "completed_at": None,
-            "failed_at": None, "expired_at": None, "cancelling_at": None, "cancelled_at": None,
-            "request_counts": {"total": 0, "completed": 0, "failed": 0}, "metadata": body.get("metadata"),
+            "id": _new_id("batch_"),
+            "object": "batch",
+            "endpoint": body["endpoint"],
+            "errors": None,
+            "input_file_id": body["input_file_id"],
+            "completion_window": body["completion_window"],
+            "status": "validating",
+            "output_file_id": None,
+            "error_file_id": None,
+            "created_at": created,
+            "in_progress_at": None,
+            "expires_at": created + 24 * 3600,
+            "finalizing_at": None,
+            "completed_at": None,
+            "failed_at": None,
+            "expired_at": None,
+            "cancelling_at": None,
+            "cancelled_at": None,
+            "request_counts": {"total": 0, "completed": 0, "failed": 0},
+            "metadata": body.get("metadata"),
         }
         # Invalid input fails the batch whatever outcome was configured, as validation would.
         outcome = "failed" if errors else self.batch_outcome
@@ -393,18 +424,24 @@ class FakeOpenAI:
         if status == "completed":
             build = BATCH_ENDPOINTS[obj["endpoint"]]
             output = "".join(
-                json.dumps({
-                    "id": _new_id("batch_req_"), "custom_id": line.get("custom_id"), "error": None,
-                    "response": {"status_code": 200, "request_id": _new_id("req_"), "body": build(line.get("body") or {})},
-                }) + "\n"
+                json.dumps(
+                    {
+                        "id": _new_id("batch_req_"),
+                        "custom_id": line.get("custom_id"),
+                        "error": None,
+                        "response": {"status_code": 200, "request_id": _new_id("req_"), "body": build(line.get("body") or {})},
+                    }
+                )
+                + "\n"
                 for line in batch.lines
             ).encode()
             obj["output_file_id"] = self._store_file(f"{obj['id']}_output.jsonl", output, "batch_output")["id"]
             obj["request_counts"] = {"total": total, "completed": total, "failed": 0}
         elif status == "failed":
-            obj["errors"] = {"object": "list", "data": batch.errors or [
-                {"code": "batch_failed", "message": "The batch failed (simulated).", "param": None, "line": None}
-            ]}
+            obj["errors"] = {
+                "object": "list",
+                "data": batch.errors or [{"code": "batch_failed", "message": "The batch failed (simulated).", "param": None, "line": None}],
+            }
         elif status in ("cancelled", "expired"):
             obj["request_counts"] = {"total": total, "completed": 0, "failed": 0}
 

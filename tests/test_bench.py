@@ -57,8 +57,13 @@ def test_the_engine_benchmark_runs_the_program_and_its_floor_under_the_real_engi
 
     require_engine()
     out = tmp_path / "engine.json"
-    done = subprocess.run([sys.executable, "-m", "bench.engine", "--sizes", "2", "--runs", "1", "--json", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.engine", "--sizes", "2", "--runs", "1", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr
     results = json.loads(out.read_text())["results"]["2"]
     for who in ("program", "floor"):

@@ -46,19 +46,22 @@ def strict(obj):
 
 def batch_input(model=MODEL, count=3) -> bytes:
     return "".join(
-        json.dumps({
-            "custom_id": f"request-{i}", "method": "POST", "url": "/v1/chat/completions",
-            "body": {"model": model, "messages": [{"role": "user", "content": f"Question {i}?"}]},
-        }) + "\n"
+        json.dumps(
+            {
+                "custom_id": f"request-{i}",
+                "method": "POST",
+                "url": "/v1/chat/completions",
+                "body": {"model": model, "messages": [{"role": "user", "content": f"Question {i}?"}]},
+            }
+        )
+        + "\n"
         for i in range(count)
     ).encode()
 
 
 def run_bash(server, script, cwd):
     env = {**os.environ, **server.env, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
-    return subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
 def test_wrong_api_key_is_rejected(server):
@@ -75,9 +78,7 @@ def test_wrong_api_key_is_rejected(server):
 
 
 def test_chat_completion_round_trip(server, client):
-    response = client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Say hello"}], temperature=0
-    )
+    response = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Say hello"}], temperature=0)
     strict(response)
     assert response.object == "chat.completion"
     assert response.model == MODEL
@@ -91,9 +92,7 @@ def test_chat_completion_round_trip(server, client):
 
 
 def test_chat_completion_stream(client):
-    chunks = list(client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "hi"}], stream=True
-    ))
+    chunks = list(client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}], stream=True))
     assert all(chunk.model == MODEL for chunk in chunks)
     assert "".join(chunk.choices[0].delta.content or "" for chunk in chunks) == f"Hello from {MODEL}."
     assert chunks[-1].choices[0].finish_reason == "stop"
@@ -135,9 +134,7 @@ def test_unknown_model_is_404(server, client):
 
 
 def test_any_model_is_accepted_without_known_models():
-    with FakeOpenAI(api_key=API_KEY) as fake, openai.OpenAI(
-        api_key=API_KEY, base_url=fake.base_url, max_retries=0
-    ) as oai:
+    with FakeOpenAI(api_key=API_KEY) as fake, openai.OpenAI(api_key=API_KEY, base_url=fake.base_url, max_retries=0) as oai:
         assert oai.completions.create(model="whatever", prompt="x").model == "whatever"
 
 
@@ -154,9 +151,17 @@ def call(server, path, data=None):
 def test_invalid_json_and_unknown_route(server):
     status, body = call(server, "/chat/completions", b"{not json")
     assert status == 400 and "could not parse the JSON" in body["error"]["message"]
-    assert call(server, "/nope") == (404, {"error": {
-        "message": "Invalid URL (GET /v1/nope)", "type": "invalid_request_error", "param": None, "code": None,
-    }})
+    assert call(server, "/nope") == (
+        404,
+        {
+            "error": {
+                "message": "Invalid URL (GET /v1/nope)",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": None,
+            }
+        },
+    )
 
 
 def test_file_upload_via_client(server, client):
@@ -188,13 +193,12 @@ def test_concurrent_requests_are_all_recorded(server, client):
 
 
 def test_batch_flow_to_completed():
-    with FakeOpenAI(api_key=API_KEY, batch_polls_before_done=2, batch_outcome="completed") as server, openai.OpenAI(
-        api_key=API_KEY, base_url=server.base_url, max_retries=0
-    ) as client:
+    with (
+        FakeOpenAI(api_key=API_KEY, batch_polls_before_done=2, batch_outcome="completed") as server,
+        openai.OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0) as client,
+    ):
         upload = client.files.create(file=("requests.jsonl", batch_input()), purpose="batch")
-        batch = strict(client.batches.create(
-            input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h"
-        ))
+        batch = strict(client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h"))
         assert isinstance(batch, Batch)
         assert (batch.object, batch.status, batch.endpoint) == ("batch", "validating", "/v1/chat/completions")
         assert (batch.input_file_id, batch.completion_window) == (upload.id, "24h")
@@ -219,15 +223,17 @@ def test_batch_flow_to_completed():
         assert upload_request.form["purpose"] == "batch"
         assert len(upload_request.files["file"].content.splitlines()) == 3
         [create_request] = server.requests_to("/v1/batches")
-        assert create_request.json == {
-            "input_file_id": upload.id, "endpoint": "/v1/chat/completions", "completion_window": "24h"
-        }
+        assert create_request.json == {"input_file_id": upload.id, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
         assert len(server.requests_to(f"/v1/batches/{batch.id}", method="GET")) == 3
 
 
-@pytest.mark.parametrize("endpoint,response_type", [
-    ("/v1/completions", Completion), ("/v1/embeddings", CreateEmbeddingResponse),
-])
+@pytest.mark.parametrize(
+    "endpoint,response_type",
+    [
+        ("/v1/completions", Completion),
+        ("/v1/embeddings", CreateEmbeddingResponse),
+    ],
+)
 def test_batch_output_matches_endpoint(server, client, endpoint, response_type):
     body = {"model": MODEL, "prompt": "hi"} if endpoint == "/v1/completions" else {"model": MODEL, "input": "hi"}
     line = json.dumps({"custom_id": "only", "method": "POST", "url": endpoint, "body": body})
@@ -239,16 +245,20 @@ def test_batch_output_matches_endpoint(server, client, endpoint, response_type):
     assert response_type.model_validate(result["response"]["body"]).model == MODEL
 
 
-@pytest.mark.parametrize("outcome,statuses", [
-    ("completed", ["in_progress", "finalizing", "completed"]),
-    ("failed", ["in_progress", "in_progress", "failed"]),
-    ("cancelled", ["in_progress", "cancelling", "cancelled"]),
-    ("expired", ["in_progress", "in_progress", "expired"]),
-])
+@pytest.mark.parametrize(
+    "outcome,statuses",
+    [
+        ("completed", ["in_progress", "finalizing", "completed"]),
+        ("failed", ["in_progress", "in_progress", "failed"]),
+        ("cancelled", ["in_progress", "cancelling", "cancelled"]),
+        ("expired", ["in_progress", "in_progress", "expired"]),
+    ],
+)
 def test_batch_status_progression(outcome, statuses):
-    with FakeOpenAI(api_key=API_KEY, batch_polls_before_done=3, batch_outcome=outcome) as server, openai.OpenAI(
-        api_key=API_KEY, base_url=server.base_url, max_retries=0
-    ) as client:
+    with (
+        FakeOpenAI(api_key=API_KEY, batch_polls_before_done=3, batch_outcome=outcome) as server,
+        openai.OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0) as client,
+    ):
         upload = client.files.create(file=("requests.jsonl", batch_input()), purpose="batch")
         batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h")
         polled = [strict(client.batches.retrieve(batch.id)) for _ in range(4)]
@@ -258,9 +268,10 @@ def test_batch_status_progression(outcome, statuses):
 
 
 def test_batch_ending_failed():
-    with FakeOpenAI(api_key=API_KEY, batch_outcome="failed") as server, openai.OpenAI(
-        api_key=API_KEY, base_url=server.base_url, max_retries=0
-    ) as client:
+    with (
+        FakeOpenAI(api_key=API_KEY, batch_outcome="failed") as server,
+        openai.OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0) as client,
+    ):
         upload = client.files.create(file=("requests.jsonl", batch_input()), purpose="batch")
         batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h")
         statuses = [client.batches.retrieve(batch.id).status for _ in range(2)]

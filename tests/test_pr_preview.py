@@ -62,9 +62,13 @@ def test_a_recorded_first_preview_creates_each_model_with_its_children():
         (None, "create", "pulumi:providers:kubernetes", "kubernetes"),
         (None, "create", "kubernetes:core/v1:Namespace", "namespace"),
         *[(m, "create", COMPONENT, m) for m in (qwen, mistral, bge)],
-        *[(m, "create", t, f"{m}-{suffix}") for m in (qwen, mistral, bge)
-          for t, suffix in ((DEPLOYMENT, "deployment"), (SERVICE, "service"), (MONITOR, "servicemonitor"))],
-        (qwen, "create", CLAIM, f"{qwen}-hf-cache"), (mistral, "create", CLAIM, f"{mistral}-hf-cache"),
+        *[
+            (m, "create", t, f"{m}-{suffix}")
+            for m in (qwen, mistral, bge)
+            for t, suffix in ((DEPLOYMENT, "deployment"), (SERVICE, "service"), (MONITOR, "servicemonitor"))
+        ],
+        (qwen, "create", CLAIM, f"{qwen}-hf-cache"),
+        (mistral, "create", CLAIM, f"{mistral}-hf-cache"),
         (qwen, "create", AUTOSCALER, f"{qwen}-podautoscaler"),
     }
 
@@ -76,19 +80,28 @@ def test_a_recorded_change_renders_update_replace_delete_and_create_per_model():
     table = ["| change | resource | keys |", "|---|---|---|"]
     assert summary.splitlines()[7:] == [
         "**Resources**: 4 to create, 1 to update, 1 to replace, 5 to delete.",
-        "", "#### `bge-small`", "", *table,
+        "",
+        "#### `bge-small`",
+        "",
+        *table,
         f"| create | `{DEPLOYMENT}` `bge-small-deployment` |  |",
         f"| create | `{SERVICE}` `bge-small-service` |  |",
         f"| create | `{MONITOR}` `bge-small-servicemonitor` |  |",
         f"| create | `{COMPONENT}` `bge-small` |  |",
-        "", "#### `mistral-nemo-instruct-2407`", "", *table,
+        "",
+        "#### `mistral-nemo-instruct-2407`",
+        "",
+        *table,
         f"| delete | `{DEPLOYMENT}` `mistral-nemo-instruct-2407-deployment` |  |",
         # The claim leaves the stack and stays in the cluster (retainOnDelete), and the summary says so.
         f"| delete (kept in the cluster) | `{CLAIM}` `mistral-nemo-instruct-2407-hf-cache` |  |",
         f"| delete | `{SERVICE}` `mistral-nemo-instruct-2407-service` |  |",
         f"| delete | `{MONITOR}` `mistral-nemo-instruct-2407-servicemonitor` |  |",
         f"| delete | `{COMPONENT}` `mistral-nemo-instruct-2407` |  |",
-        "", "#### `qwen3-coder-30b`", "", *table,
+        "",
+        "#### `qwen3-coder-30b`",
+        "",
+        *table,
         # The provider's detailedDiff names the changed keys, and why the claim is replaced.
         f"| update | `{DEPLOYMENT}` `qwen3-coder-30b-deployment` | `spec.template.spec.containers[0].image` |",
         f"| replace | `{CLAIM}` `qwen3-coder-30b-hf-cache` | `spec.storageClassName` (replaced because of `spec.storageClassName`) |",
@@ -269,8 +282,12 @@ def test_a_preview_document_becomes_the_plan_in_the_summary(project):
 
 @pytest.mark.unit
 def test_an_engine_failure_is_its_errors():
-    failed = {"diagnostics": [{"message": "error: Pulumi.dev.yaml: 1 problem found; nothing was changed\n", "severity": "error"},
-                              {"message": "a warning", "severity": "warning"}]}
+    failed = {
+        "diagnostics": [
+            {"message": "error: Pulumi.dev.yaml: 1 problem found; nothing was changed\n", "severity": "error"},
+            {"message": "a warning", "severity": "warning"},
+        ]
+    }
     plan = pr_preview.plan_of(1, json.dumps(failed), "")
     assert plan.failed and plan.errors == ["error: Pulumi.dev.yaml: 1 problem found; nothing was changed"]
     summary = pr_preview.render_summary("dev", pr_preview.Validation(models=2), pr_preview.DocsDrift(), plan)
@@ -294,7 +311,10 @@ def test_the_command_writes_the_summary_file(project, tmp_path):
     summary = tmp_path / "out" / "summary.md"
     result = subprocess.run(
         [sys.executable, "-m", "components", "pr-preview", "--stack", "dev", "--project-dir", str(project), "--summary", str(summary)],
-        cwd=ROOT, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr
     assert summary.read_text() == result.stdout

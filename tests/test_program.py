@@ -12,8 +12,8 @@ import pytest
 
 from components import collector
 from harness import pulumi_mocks
-from harness.program import ROOT, engine_config, run_program
 from harness.factories import catalog_entry, entry, stack, write_project, write_stack
+from harness.program import ROOT, engine_config, run_program
 
 pytestmark = pytest.mark.mocks
 
@@ -50,7 +50,8 @@ def test_dev_stack_declares_every_model_and_writes_the_docs(project):
     assert exports["models"]["mistral-nemo-instruct-2407"]["served_model_name"] == "mistralai/Mistral-Nemo-Instruct-2407"
     # Render mode applies nothing, so there is no status to read, and the output says so.
     assert {(m["status"], m["status_as_of"]) for m in exports["models"].values()} == {
-        ("rendered", "render mode: manifests written, nothing applied")}
+        ("rendered", "render mode: manifests written, nothing applied")
+    }
     assert exports["cluster_status"]["total_gpus"] == 3 and exports["cluster_status"]["aibrix_ok"] is True
 
     snippets = project / "docs/.snippets/code/get-started/start-building"
@@ -207,8 +208,14 @@ def test_a_stack_mixing_full_entries_and_catalog_items_declares_each(project):
     items = [
         entry("full-model", **{"deployment_config.enable_autoscaling": False}),
         {"catalog": "qwen3-coder-30b", "deployment_config": {"autoscaling_config": {"min_replicas": 2}}},
-        {"catalog": "qwen3-coder-30b", "name": "qwen-small", "display_name": "Qwen small", "description": None,
-         "requirements": {"gpu": None}, "deployment_config": {"args": renamed_args, "enable_autoscaling": False, "gpu_count": 0, "replicas": 3}},
+        {
+            "catalog": "qwen3-coder-30b",
+            "name": "qwen-small",
+            "display_name": "Qwen small",
+            "description": None,
+            "requirements": {"gpu": None},
+            "deployment_config": {"args": renamed_args, "enable_autoscaling": False, "gpu_count": 0, "replicas": 3},
+        },
     ]
     write_stack(project, stack(*items, docs={"enabled": False}))
 

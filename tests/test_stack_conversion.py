@@ -66,11 +66,7 @@ def _declared(monitor, project: Path) -> str:
 
 def _docs_tree(project: Path) -> dict[str, str]:
     docs = project / "docs"
-    return {
-        str(p.relative_to(docs)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(docs.rglob("*"))
-        if p.is_file()
-    }
+    return {str(p.relative_to(docs)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(docs.rglob("*")) if p.is_file()}
 
 
 def _observed(stack: str, tmp_path: Path, monkeypatch) -> dict:

@@ -1,9 +1,9 @@
 """The engine's commands.
 
-    python -m components.engine                      the versions in use, what is found and what is missing; exit 1 if incomplete
-    python -m components.engine build                the CLI and the kubernetes plugin in .engine (`make engine`)
-    python -m components.engine preview|up|destroy|refresh --stack STACK ...
-                                                     the program run by the engine (components.engine.runner)
+python -m components.engine                      the versions in use, what is found and what is missing; exit 1 if incomplete
+python -m components.engine build                the CLI and the kubernetes plugin in .engine (`make engine`)
+python -m components.engine preview|up|destroy|refresh --stack STACK ...
+                                                 the program run by the engine (components.engine.runner)
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ def status() -> int:
         print("the Pulumi engine is incomplete: `make engine` builds what is missing", file=sys.stderr)
         return 1
     if found.language_host is None:
-        print(f"no {discover.LANGUAGE_HOST}: the runner (`make up`, `make pr-preview`) is a full engine; "
-              "`pulumi preview` typed by hand needs the official Pulumi install")
+        print(
+            f"no {discover.LANGUAGE_HOST}: the runner (`make up`, `make pr-preview`) is a full engine; "
+            "`pulumi preview` typed by hand needs the official Pulumi install"
+        )
     else:
         print("full engine: `pulumi preview`/`pulumi up` and the runner both work")
     return 0
@@ -50,8 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args[0] in runner.OPERATIONS:
         return runner.main(args)
-    print(f"usage: python -m components.engine [status | build | {' | '.join(runner.OPERATIONS)} --stack STACK]; got {' '.join(args)}",
-          file=sys.stderr)
+    print(
+        f"usage: python -m components.engine [status | build | {' | '.join(runner.OPERATIONS)} --stack STACK]; got {' '.join(args)}",
+        file=sys.stderr,
+    )
     return 2
 
 

@@ -66,18 +66,45 @@ def cached_plugin(version: str) -> Path:
 def build_cli(go: str, version: str, work: Path, target: Path) -> None:
     download(go, CLI_MODULE, f"v{version}")
     # The CLI's own go.mod replaces clipboard (a Windows DLL fix); replaces only apply in the main module.
-    wrapper_module(work, "\n".join([
-        "module model-fleet.invalid/engine/pulumi", "", "go 1.25.11", "",
-        "replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e", "",
-    ]))
+    wrapper_module(
+        work,
+        "\n".join(
+            [
+                "module model-fleet.invalid/engine/pulumi",
+                "",
+                "go 1.25.11",
+                "",
+                "replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e",
+                "",
+            ]
+        ),
+    )
     log = work / "build.log"
     with step(f"downloading the modules of pulumi v{version}"):
-        run([go, "get", f"{CLI_MODULE}/cmd/pulumi@v{version}", f"{SDK_MODULE}@v{version}"], cwd=work, log=log,
-            what=f"downloading the modules of the pulumi CLI v{version}")
+        run(
+            [go, "get", f"{CLI_MODULE}/cmd/pulumi@v{version}", f"{SDK_MODULE}@v{version}"],
+            cwd=work,
+            log=log,
+            what=f"downloading the modules of the pulumi CLI v{version}",
+        )
     ldflags = f"-s -w -X {SDK_MODULE}/go/common/version.Version=v{version}"
     with step(f"compiling pulumi v{version}"):
-        run([go, "build", "-tags", "osusergo,grpcnotrace", "-ldflags", ldflags, "-o", str(work / "bin" / "pulumi"), f"{CLI_MODULE}/cmd/pulumi"],
-            cwd=work, log=log, what=f"building the pulumi CLI v{version}")
+        run(
+            [
+                go,
+                "build",
+                "-tags",
+                "osusergo,grpcnotrace",
+                "-ldflags",
+                ldflags,
+                "-o",
+                str(work / "bin" / "pulumi"),
+                f"{CLI_MODULE}/cmd/pulumi",
+            ],
+            cwd=work,
+            log=log,
+            what=f"building the pulumi CLI v{version}",
+        )
     said = discover.cli_version(work / "bin" / "pulumi")
     if said != f"v{version}":
         raise BuildError(f"the built pulumi CLI says {said!r}, not v{version} (log: {log})")
@@ -93,13 +120,19 @@ def provider_go_mod(version: str, provider_go_mod_text: str) -> str:
     published sdk/v4 of the same release stands in for the folder.
     """
     go_line = next((line for line in provider_go_mod_text.splitlines() if line.startswith("go ")), "go 1.24.7")
-    return "\n".join([
-        f"module model-fleet.invalid/engine/kubernetes-v{version}", "", go_line, "",
-        "require (",
-        f"\t{PROVIDER_MODULE} {PROVIDER_COMMITS[version]}",
-        f"\t{PROVIDER_SDK_MODULE} v{version}",
-        ")", "",
-    ])
+    return "\n".join(
+        [
+            f"module model-fleet.invalid/engine/kubernetes-v{version}",
+            "",
+            go_line,
+            "",
+            "require (",
+            f"\t{PROVIDER_MODULE} {PROVIDER_COMMITS[version]}",
+            f"\t{PROVIDER_SDK_MODULE} v{version}",
+            ")",
+            "",
+        ]
+    )
 
 
 def build_plugin(go: str, version: str, work: Path, target: Path) -> None:
@@ -117,12 +150,21 @@ def build_plugin(go: str, version: str, work: Path, target: Path) -> None:
     with step(f"downloading the modules of the kubernetes provider v{version}"):
         run([go, "mod", "tidy"], cwd=work, log=log, what=f"resolving the modules of the kubernetes provider v{version}")
     with step(f"generating the provider's embedded schema (VERSION={version})"):
-        run([go, "generate", "./" + PROVIDER_COMMAND], cwd=work, log=log, env={"VERSION": version},
-            what=f"generating the schema of the kubernetes provider v{version}")
+        run(
+            [go, "generate", "./" + PROVIDER_COMMAND],
+            cwd=work,
+            log=log,
+            env={"VERSION": version},
+            what=f"generating the schema of the kubernetes provider v{version}",
+        )
     ldflags = f"-s -w -X {PROVIDER_MODULE}/pkg/version.Version={version}"
     with step(f"compiling pulumi-resource-kubernetes v{version} (the longest step: 10 to 20 minutes cold on 2 cores)"):
-        run([go, "build", "-ldflags", ldflags, "-o", str(work / "bin" / "pulumi-resource-kubernetes"), "./" + PROVIDER_COMMAND],
-            cwd=work, log=log, what=f"building the kubernetes provider v{version}")
+        run(
+            [go, "build", "-ldflags", ldflags, "-o", str(work / "bin" / "pulumi-resource-kubernetes"), "./" + PROVIDER_COMMAND],
+            cwd=work,
+            log=log,
+            what=f"building the kubernetes provider v{version}",
+        )
     said = discover.plugin_version(work / "bin" / "pulumi-resource-kubernetes")
     if said != version:
         raise BuildError(f"the built kubernetes provider says it is version {said!r}, not {version} (log: {log})")
@@ -134,9 +176,10 @@ def build_plugin(go: str, version: str, work: Path, target: Path) -> None:
 
 
 def _official_cli(version: str) -> Path | None:
-    on_path = shutil.which("pulumi", path=os.pathsep.join(
-        p for p in os.environ.get("PATH", "").split(os.pathsep) if Path(p).resolve() != discover.ENGINE_BIN.resolve()
-    ))
+    on_path = shutil.which(
+        "pulumi",
+        path=os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if Path(p).resolve() != discover.ENGINE_BIN.resolve()),
+    )
     if on_path and discover.cli_version(Path(on_path)) == f"v{version}":
         return Path(on_path).resolve()
     return None
@@ -174,8 +217,12 @@ def ensure_plugin(version: str, go: str | None, official: Path | None) -> Path:
         print(f"==> kubernetes plugin v{version} cached in {target}; nothing to build", flush=True)
         return target
     with step(f"building the kubernetes plugin v{version} from the Go module proxy into {target}"):
-        build_plugin(go or go_binary(f"the kubernetes plugin v{version}", PROVIDER_GO_MIN), version,
-                     cache_dir() / "build" / f"kubernetes-v{version}", target)
+        build_plugin(
+            go or go_binary(f"the kubernetes plugin v{version}", PROVIDER_GO_MIN),
+            version,
+            cache_dir() / "build" / f"kubernetes-v{version}",
+            target,
+        )
     return target
 
 
@@ -200,7 +247,10 @@ def install_plugin(cli: Path, plugin: Path, version: str) -> None:
     with step(f"installing the kubernetes plugin v{version} into {discover.ENGINE_HOME}"):
         result = subprocess.run(
             [str(cli), "plugin", "install", "resource", "kubernetes", version, "--file", str(plugin)],
-            capture_output=True, text=True, timeout=300, env=discover.quiet_env(discover.ENGINE_HOME),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=discover.quiet_env(discover.ENGINE_HOME),
         )
         if result.returncode != 0:
             raise BuildError(f"`pulumi plugin install resource kubernetes {version} --file {plugin}` failed:\n{result.stderr.strip()}")

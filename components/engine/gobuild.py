@@ -110,7 +110,11 @@ def download(go: str, module: str, version: str) -> dict:
     try:
         result = subprocess.run(
             [go, "mod", "download", "-json", f"{module}@{version}"],
-            capture_output=True, text=True, timeout=PROXY_TIMEOUT, env=go_env(), cwd=tempfile.gettempdir(),
+            capture_output=True,
+            text=True,
+            timeout=PROXY_TIMEOUT,
+            env=go_env(),
+            cwd=tempfile.gettempdir(),
         )
     except subprocess.TimeoutExpired:
         raise BuildError(f"the Go module proxy (GOPROXY={proxy}) did not answer for {module}@{version} within {PROXY_TIMEOUT}s") from None

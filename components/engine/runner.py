@@ -72,9 +72,7 @@ def stack_for(engine: discover.Engine, stack_name: str, project_dir: Path, env: 
     assert cli is not None
     # The Automation API runs ROOT/bin/pulumi; every install this project finds has the CLI in a bin folder.
     command = auto.PulumiCommand(root=str(cli.parent.parent) if cli.parent.name == "bin" else None, skip_version_check=True)
-    options = auto.LocalWorkspaceOptions(
-        work_dir=str(project_dir), pulumi_home=str(engine.home), env_vars=env, pulumi_command=command
-    )
+    options = auto.LocalWorkspaceOptions(work_dir=str(project_dir), pulumi_home=str(engine.home), env_vars=env, pulumi_command=command)
     return auto.create_or_select_stack(stack_name=stack_name, project_name=PROJECT_NAME, program=program_of(project_dir), opts=options)
 
 
@@ -103,22 +101,34 @@ def run(args: argparse.Namespace) -> int:
 
     env = {**discover.QUIET, "PULUMI_HOME": str(engine.home)}
     # The Automation API looks the CLI up on this process's PATH when it is not in a bin folder.
+    assert engine.cli is not None  # an inline engine has its CLI
     os.environ["PATH"] = f"{engine.cli.parent}{os.pathsep}{os.environ.get('PATH', '')}"
     os.environ.update(env)
     out = (lambda line: None) if args.json else _print_line
     start = time.monotonic()
-    print(f"==> {operation} of stack {args.stack} with pulumi v{discover.pulumi_version()} and the kubernetes plugin "
-          f"v{discover.kubernetes_version()} (inline program {project_dir / '__main__.py'})", file=sys.stderr, flush=True)
+    print(
+        f"==> {operation} of stack {args.stack} with pulumi v{discover.pulumi_version()} and the kubernetes plugin "
+        f"v{discover.kubernetes_version()} (inline program {project_dir / '__main__.py'})",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         stack = stack_for(engine, args.stack, project_dir, env)
         if operation == "preview":
-            result = stack.preview(diff=args.diff or None, expect_no_changes=args.expect_no_changes or None,
-                                   json=args.json or None, on_output=out, color="never")
+            result = stack.preview(
+                diff=args.diff or None,
+                expect_no_changes=args.expect_no_changes or None,
+                json=args.json or None,
+                on_output=out,
+                color="never",
+            )
             if args.json:
                 sys.stdout.write(result.stdout)
         else:
             if not args.yes:
-                preview = stack.preview_destroy if operation == "destroy" else stack.preview_refresh if operation == "refresh" else stack.preview
+                preview = (
+                    stack.preview_destroy if operation == "destroy" else stack.preview_refresh if operation == "refresh" else stack.preview
+                )
                 preview(on_output=_print_line, color="never")
                 if not _confirm(operation, args.stack):
                     print(f"{operation} cancelled; nothing was changed", file=sys.stderr)
@@ -126,8 +136,11 @@ def run(args: argparse.Namespace) -> int:
             action = {"up": stack.up, "destroy": stack.destroy, "refresh": stack.refresh}[operation]
             action(on_output=_print_line, color="never")
     except KeyboardInterrupt:
-        print(f"\n{operation} of stack {args.stack} interrupted: the engine stops what it was doing; "
-              "`pulumi cancel` or a `refresh` puts the state right if it left it pending", file=sys.stderr)
+        print(
+            f"\n{operation} of stack {args.stack} interrupted: the engine stops what it was doing; "
+            "`pulumi cancel` or a `refresh` puts the state right if it left it pending",
+            file=sys.stderr,
+        )
         return 130
     except auto.CommandError as err:
         if args.json:
@@ -141,7 +154,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    parse = argparse.ArgumentParser(prog="python -m components.engine", description="Run the program with the Pulumi engine (no language host needed).")
+    parse = argparse.ArgumentParser(
+        prog="python -m components.engine", description="Run the program with the Pulumi engine (no language host needed)."
+    )
     parse.add_argument("operation", choices=OPERATIONS)
     parse.add_argument("--stack", required=True, help="the stack to run, e.g. dev")
     parse.add_argument("--project-dir", type=Path, default=discover.PROJECT_DIR, help="the project to run (default: this one)")

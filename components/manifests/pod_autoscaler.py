@@ -15,9 +15,7 @@ def build(entry: ModelEntry, namespace: str) -> dict:
     return {
         "apiVersion": "autoscaling.aibrix.ai/v1alpha1",
         "kind": "PodAutoscaler",
-        "metadata": metadata(
-            entry, namespace, annotations={key: scaling.scale_down_delay for key in SCALE_DOWN_ANNOTATIONS}
-        ),
+        "metadata": metadata(entry, namespace, annotations={key: scaling.scale_down_delay for key in SCALE_DOWN_ANNOTATIONS}),
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": entry.name},
             "minReplicas": scaling.min_replicas,

@@ -161,9 +161,7 @@ def s3_call(endpoint: str, code: str) -> str:
     """Run boto3 `code` (with `s3` a client of the moto server) in moto's venv; returns its stdout."""
     prelude = f"import boto3, json\ns3 = boto3.client('s3', endpoint_url={endpoint!r}, region_name='us-east-1')\n"
     env = cli_environment(Path("/nonexistent"), None)
-    result = subprocess.run(
-        [str(MOTO_VENV / "bin" / "python"), "-c", prelude + code], env=env, capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([str(MOTO_VENV / "bin" / "python"), "-c", prelude + code], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

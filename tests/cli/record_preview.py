@@ -35,8 +35,14 @@ def change(models: list) -> None:
     models[0]["deployment_config"]["image"] = "registry.menlo.ai/dockerhub/vllm/vllm-openai:v0.10.3"
     models[0]["deployment_config"]["storage_class"] = "standard"
     del models[1]
-    models.append({"catalog": "bge-m3", "name": "bge-small", "display_name": "bge-small",
-                   "deployment_config": {"args": ["--served-model-name", "bge-small", "--task", "embed"]}})
+    models.append(
+        {
+            "catalog": "bge-m3",
+            "name": "bge-small",
+            "display_name": "bge-small",
+            "deployment_config": {"args": ["--served-model-name", "bge-small", "--task", "embed"]},
+        }
+    )
 
 
 def main(out: Path) -> int:
@@ -52,8 +58,9 @@ def main(out: Path) -> int:
         env = cli_environment(engine.home, f"file://{work / 'state'}")
         env.update(PULUMI_CONFIG_PASSPHRASE=PASSPHRASE)
         assert engine.cli is not None
-        subprocess.run([str(engine.cli), "stack", "init", "dev", "--non-interactive"], cwd=project, env=env, check=True,
-                       capture_output=True, text=True)
+        subprocess.run(
+            [str(engine.cli), "stack", "init", "dev", "--non-interactive"], cwd=project, env=env, check=True, capture_output=True, text=True
+        )
 
         def runner(*args: str) -> str:
             command = [sys.executable, "-m", "components.engine", *args, "--stack", "dev", "--project-dir", str(project)]

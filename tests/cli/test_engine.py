@@ -69,8 +69,9 @@ def expected_objects(project: Path) -> set[tuple[str, str]]:
     return {
         (manifest["kind"], name)
         for entry in spec.models
-        for name, manifest in objects.model_objects(entry, spec.namespace, spec.monitoring,
-                                                     service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD))
+        for name, manifest in objects.model_objects(
+            entry, spec.namespace, spec.monitoring, service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD)
+        )
     }
 
 
@@ -98,14 +99,20 @@ def test_preview_with_kubeconfig_set_regenerates_the_docs_and_manifests_and_leav
 def test_up_creates_every_object_the_builders_make_and_a_second_preview_changes_nothing(dev, project):
     first = dev.steps()
     creates = {(s.type, s.name) for s in first if s.op == "create"}
-    kinds = {"Deployment": "kubernetes:apps/v1:Deployment", "Service": "kubernetes:core/v1:Service",
-             "PersistentVolumeClaim": "kubernetes:core/v1:PersistentVolumeClaim",
-             "ServiceMonitor": "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
-             "PodAutoscaler": "kubernetes:autoscaling.aibrix.ai/v1alpha1:PodAutoscaler"}
+    kinds = {
+        "Deployment": "kubernetes:apps/v1:Deployment",
+        "Service": "kubernetes:core/v1:Service",
+        "PersistentVolumeClaim": "kubernetes:core/v1:PersistentVolumeClaim",
+        "ServiceMonitor": "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+        "PodAutoscaler": "kubernetes:autoscaling.aibrix.ai/v1alpha1:PodAutoscaler",
+    }
     expected = {(kinds[kind], name) for kind, name in expected_objects(project)}
     models = {m.name for m in config.load_stack_file(project, "dev").spec.models}
     assert creates == expected | {(COMPONENT, m) for m in models} | {
-        ("pulumi:pulumi:Stack", "model-fleet-dev"), ("pulumi:providers:kubernetes", "kubernetes"), ("kubernetes:core/v1:Namespace", "namespace")}
+        ("pulumi:pulumi:Stack", "model-fleet-dev"),
+        ("pulumi:providers:kubernetes", "kubernetes"),
+        ("kubernetes:core/v1:Namespace", "namespace"),
+    }
     assert {s.op for s in first} == {"create"}
 
     dev.run("up")
@@ -121,25 +128,36 @@ def test_adding_changing_and_removing_a_model_gives_exactly_those_steps(dev, pro
 
     def change(models: list) -> None:
         # The catalog's bge-m3 served a second time under another name, an override, a removal.
-        added = {"catalog": "bge-m3", "name": "bge-small", "display_name": "bge-small"}
-        added["deployment_config"] = {"args": ["--served-model-name", "bge-small", "--task", "embed"]}
+        added = {
+            "catalog": "bge-m3",
+            "name": "bge-small",
+            "display_name": "bge-small",
+            "deployment_config": {"args": ["--served-model-name", "bge-small", "--task", "embed"]},
+        }
         models[0]["deployment_config"]["image"] = "registry.menlo.ai/dockerhub/vllm/vllm-openai:v0.10.3"
         del models[1]
         models.append(added)
 
     edit_models(project, change)
     steps = dev.steps()
-    assert {(s.model, s.op) for s in steps} == {("bge-small", "create"), ("qwen3-coder-30b", "update"),
-                                               ("mistral-nemo-instruct-2407", "delete")}
+    assert {(s.model, s.op) for s in steps} == {
+        ("bge-small", "create"),
+        ("qwen3-coder-30b", "update"),
+        ("mistral-nemo-instruct-2407", "delete"),
+    }
     [updated] = [s for s in steps if s.op == "update"]
     assert (updated.type, updated.name) == ("kubernetes:apps/v1:Deployment", "qwen3-coder-30b-deployment")
     # The provider's detailedDiff names the changed key itself.
     assert updated.keys == ("spec.template.spec.containers[0].image",)
     deleted = {s.name: s.kept for s in steps if s.op == "delete"}
     # The cache claim is a delete to the engine too, which then leaves the object be (retainOnDelete).
-    assert deleted == {"mistral-nemo-instruct-2407": False, "mistral-nemo-instruct-2407-deployment": False,
-                       "mistral-nemo-instruct-2407-service": False, "mistral-nemo-instruct-2407-servicemonitor": False,
-                       "mistral-nemo-instruct-2407-hf-cache": True}
+    assert deleted == {
+        "mistral-nemo-instruct-2407": False,
+        "mistral-nemo-instruct-2407-deployment": False,
+        "mistral-nemo-instruct-2407-service": False,
+        "mistral-nemo-instruct-2407-servicemonitor": False,
+        "mistral-nemo-instruct-2407-hf-cache": True,
+    }
 
     dev.run("up")
     assert dev.steps() == []
@@ -166,11 +184,17 @@ def test_a_token_set_with_config_set_secret_path_is_in_no_state_file_doc_or_log_
     dev.cli("config", "set", "--secret", "--path", TOKEN_PATH, TOKEN)
     outputs = [dev.run("preview").stdout, dev.run("up").stdout + dev.run("up").stderr, dev.run("preview", "--diff").stdout]
     exported = dev.cli("stack", "export").stdout
-    assert set(yaml.safe_load((project / "Pulumi.dev.yaml").read_text())["config"]["model-fleet:models"][0]
-               ["deployment_config"]["hugging_face_token"]) == {"secure"}
+    assert set(
+        yaml.safe_load((project / "Pulumi.dev.yaml").read_text())["config"]["model-fleet:models"][0]["deployment_config"][
+            "hugging_face_token"
+        ]
+    ) == {"secure"}
     encodings = [TOKEN.encode(), base64.b64encode(TOKEN.encode()), base64.b64encode(TOKEN.encode()).rstrip(b"=")]
-    written = [p for p in [*project.rglob("*"), *(tmp_path / "engine").rglob("*")]
-               if p.is_file() and not p.is_symlink() and ".git" not in p.parts and "plugins" not in p.parts]
+    written = [
+        p
+        for p in [*project.rglob("*"), *(tmp_path / "engine").rglob("*")]
+        if p.is_file() and not p.is_symlink() and ".git" not in p.parts and "plugins" not in p.parts
+    ]
     assert any(p.name.startswith("secret-") for p in written), "the token Secret is rendered (without its value)"
     assert [p for p in written if any(e in p.read_bytes() for e in encodings)] == []
     assert not [o for o in [*outputs, exported] if any(e.decode() in o for e in encodings)]
@@ -204,11 +228,20 @@ def test_destroy_deletes_everything_but_the_kept_namespace_and_claims(dev, proje
 def test_pr_preview_with_the_engine_lists_the_plan_per_model(dev, project):
     dev.run("up")
     edit_models(project, lambda models: models[0]["deployment_config"].update(image="registry.menlo.ai/dockerhub/vllm/vllm-openai:v0.10.3"))
-    result = subprocess.run([sys.executable, "-m", "components", "pr-preview", "--stack", "dev", "--project-dir", str(project)],
-                            cwd=ROOT, env=dev.env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "components", "pr-preview", "--stack", "dev", "--project-dir", str(project)],
+        cwd=ROOT,
+        env=dev.env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr
     assert "**Resources**: 1 to update." in result.stdout
-    assert "| update | `kubernetes:apps/v1:Deployment` `qwen3-coder-30b-deployment` | `spec.template.spec.containers[0].image` |" in result.stdout
+    assert (
+        "| update | `kubernetes:apps/v1:Deployment` `qwen3-coder-30b-deployment` | `spec.template.spec.containers[0].image` |"
+        in result.stdout
+    )
 
 
 def test_the_engine_command_reports_the_versions_and_the_inline_mode(engine):

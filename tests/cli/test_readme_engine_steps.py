@@ -96,8 +96,9 @@ def test_the_readmes_steps_without_a_language_host_preview_and_up_the_dev_stack(
     (repo / ".venv").symlink_to(ROOT / ".venv")
     env = {"PATH": "/usr/local/go/bin:/usr/bin:/bin", "HOME": str(Path.home())}
     script = "set -euo pipefail\n" + "\n".join(runner_steps()) + "\n"
-    result = subprocess.run(["bash", "-c", script], cwd=repo, env=env, capture_output=True, text=True, timeout=900,
-                            stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=repo, env=env, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "nothing to build" in result.stdout
     summary = (repo / "pr-preview.md").read_text()
@@ -105,7 +106,9 @@ def test_the_readmes_steps_without_a_language_host_preview_and_up_the_dev_stack(
     assert "**Resources**: 18 to create." in summary
     assert "    up: " in result.stderr
     assert sorted(p.name for p in (repo / "rendered" / "dev").glob("deployment-*.yaml")) == [
-        "deployment-jan-models-bge-m3.yaml", "deployment-jan-models-mistral-nemo-instruct-2407.yaml",
-        "deployment-jan-models-qwen3-coder-30b.yaml"]
+        "deployment-jan-models-bge-m3.yaml",
+        "deployment-jan-models-mistral-nemo-instruct-2407.yaml",
+        "deployment-jan-models-qwen3-coder-30b.yaml",
+    ]
     # Everything the steps wrote is ignored (the venv link is this test's own).
     assert git(repo, "status", "--porcelain", "--", ".", ":!.venv") == ""

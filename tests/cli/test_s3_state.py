@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.cli.conftest import TOKEN, TOKEN_PATH, copy_stack_files, cli_environment, runner, s3_call
+from tests.cli.conftest import TOKEN, TOKEN_PATH, cli_environment, copy_stack_files, runner, s3_call
 
 pytestmark = pytest.mark.cli
 

@@ -1,9 +1,9 @@
 """The test cluster from the command line (`make cluster-up` / `make cluster-down` run these).
 
-    python -m tests.cluster build                  build the binaries into the cache when absent
-    python -m tests.cluster up     [--name NAME]   build when needed, start, write Pulumi.cluster.yaml
-    python -m tests.cluster down   [--name NAME]   stop every process of that cluster
-    python -m tests.cluster status [--name NAME]   processes, their memory, readiness
+python -m tests.cluster build                  build the binaries into the cache when absent
+python -m tests.cluster up     [--name NAME]   build when needed, start, write Pulumi.cluster.yaml
+python -m tests.cluster down   [--name NAME]   stop every process of that cluster
+python -m tests.cluster status [--name NAME]   processes, their memory, readiness
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from tests.cluster.controlplane import ROOT, ClusterError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.cluster", description="A Kubernetes control plane with fake GPU nodes on 127.0.0.1.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.cluster", description="A Kubernetes control plane with fake GPU nodes on 127.0.0.1."
+    )
     parser.add_argument("command", choices=["build", "up", "down", "status"])
     parser.add_argument("--name", default="local", help="run folder .cluster/NAME (default: local; the tests use pytest)")
     args = parser.parse_args(argv)

@@ -31,11 +31,13 @@ from components.engine.gobuild import (
     cache_root,
     check_go,
     download,
-    go_binary as _go_binary,
     locked,
     run,
     step,
     wrapper_module,
+)
+from components.engine.gobuild import (
+    go_binary as _go_binary,
 )
 
 __all__ = ["BuildError", "GoMissing", "Binaries", "cached", "resolve", "all_present", "ensure", "step"]
@@ -158,8 +160,12 @@ def build_kubernetes(go: str, work: Path, target: Path, commands: tuple[str, ...
         ]
     )
     packages = [f"{KUBERNETES_MODULE}/cmd/{command}" for command in commands]
-    run([go, "build", "-ldflags", ldflags, "-o", f"{work / 'bin'}/", *packages], cwd=work, log=work / "build.log",
-        what=f"building {', '.join(commands)} {KUBERNETES_VERSION}")
+    run(
+        [go, "build", "-ldflags", ldflags, "-o", f"{work / 'bin'}/", *packages],
+        cwd=work,
+        log=work / "build.log",
+        what=f"building {', '.join(commands)} {KUBERNETES_VERSION}",
+    )
     target.mkdir(parents=True, exist_ok=True)
     for command in commands:
         os.replace(work / "bin" / command, target / command)
@@ -170,8 +176,12 @@ def build_etcd(go: str, work: Path, target: Path) -> None:
     # The server module has a main package of its own; its replace directives point into etcd's
     # repository, which only a main module of ours can ignore.
     wrapper_module(work, f"module model-fleet.invalid/cluster/etcd\n\ngo 1.24\n\nrequire {ETCD_MODULE} {ETCD_VERSION}\n")
-    run([go, "build", "-ldflags", "-s -w", "-o", str(work / "bin" / "etcd"), ETCD_MODULE], cwd=work, log=work / "build.log",
-        what=f"building etcd {ETCD_VERSION}")
+    run(
+        [go, "build", "-ldflags", "-s -w", "-o", str(work / "bin" / "etcd"), ETCD_MODULE],
+        cwd=work,
+        log=work / "build.log",
+        what=f"building etcd {ETCD_VERSION}",
+    )
     target.mkdir(parents=True, exist_ok=True)
     os.replace(work / "bin" / "etcd", target / "etcd")
 
@@ -183,8 +193,13 @@ def build_kwok(go: str, work: Path, target: Path) -> None:
     stages = [(Path(info["Dir"]) / stage).read_text().strip() for stage in KWOK_STAGES]
     (target / "stages.yaml").write_text("\n---\n".join(stages) + "\n")
     # kwok's go.mod has no replace directives, so `go install module@version` builds it as released.
-    run([go, "install", "-ldflags", "-s -w", f"{KWOK_MODULE}/cmd/kwok@{KWOK_VERSION}"], cwd=work, log=work / "build.log",
-        what=f"building kwok {KWOK_VERSION}", env={"GOBIN": str(work / "bin")})
+    run(
+        [go, "install", "-ldflags", "-s -w", f"{KWOK_MODULE}/cmd/kwok@{KWOK_VERSION}"],
+        cwd=work,
+        log=work / "build.log",
+        what=f"building kwok {KWOK_VERSION}",
+        env={"GOBIN": str(work / "bin")},
+    )
     os.replace(work / "bin" / "kwok", target / "kwok")
 
 
@@ -202,8 +217,10 @@ def from_assets(binaries: Binaries) -> Binaries:
     if not assets:
         return binaries
     found = {}
-    for field, name, supported, wanted in (("kube_apiserver", "kube-apiserver", SUPPORTED_APISERVER, "v1.34"),
-                                           ("etcd", "etcd", SUPPORTED_ETCD, "3.5 or 3.6")):
+    for field, name, supported, wanted in (
+        ("kube_apiserver", "kube-apiserver", SUPPORTED_APISERVER, "v1.34"),
+        ("etcd", "etcd", SUPPORTED_ETCD, "3.5 or 3.6"),
+    ):
         binary = Path(assets) / name
         if not (binary.is_file() and os.access(binary, os.X_OK)):
             print(f"==> {ASSETS_ENV}={assets} has no {name}: using the one built here", flush=True)
@@ -234,8 +251,10 @@ def ensure() -> Binaries:
         kubernetes = tuple(c for c in KUBERNETES_COMMANDS if not getattr(binaries, c.replace("-", "_")).is_file())
         builders = {
             "etcd": (build_etcd, [binaries.etcd]),
-            "kubernetes": (lambda go, work, target: build_kubernetes(go, work, target, kubernetes),
-                           [getattr(binaries, c.replace("-", "_")) for c in KUBERNETES_COMMANDS]),
+            "kubernetes": (
+                lambda go, work, target: build_kubernetes(go, work, target, kubernetes),
+                [getattr(binaries, c.replace("-", "_")) for c in KUBERNETES_COMMANDS],
+            ),
             "kwok": (build_kwok, [binaries.kwok, binaries.kwok_stages]),
         }
         # Another build may have finished while this one waited for the lock.

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,10 @@ class Cluster:
         where = str(project_dir or self.project_dir)
         return subprocess.run(
             [sys.executable, "-m", "components", *args, "--stack", STACK, "--project-dir", where],
-            cwd=ROOT, capture_output=True, text=True, timeout=120,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     def command_json(self, *args: str) -> dict:
@@ -55,7 +59,7 @@ class Cluster:
 
 
 @pytest.fixture(scope="session")
-def cluster(request, tmp_path_factory) -> Cluster:
+def cluster(request, tmp_path_factory) -> Iterator[Cluster]:
     if not build.all_present(build.resolve()):
         try:
             build.go_binary()
@@ -79,10 +83,10 @@ def cluster(request, tmp_path_factory) -> Cluster:
 
 
 @pytest.fixture
-def namespace(cluster: Cluster, request) -> str:
+def namespace(cluster: Cluster, request) -> Iterator[str]:
     """A namespace of the test's own, deleted afterwards so its pods free their GPUs for the next test."""
     name = "t-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:50].rstrip("-")
-    cluster.core.create_namespace({"metadata": {"name": name}})
+    cluster.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     yield name
     # A terminating namespace takes no new pods; deleting its pods at once, rather than waiting for
     # the namespace controller to come to them, frees their GPUs for the next test sooner.

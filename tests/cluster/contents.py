@@ -86,8 +86,12 @@ STAND_IN_CRDS = (
     _stand_in_crd(GPU_OPERATOR_CRD, "ClusterPolicy", "Cluster"),
     _stand_in_crd(KUBERAY_CRD, "RayCluster", "Namespaced"),
     # Groups under k8s.io need the API review annotation, as the real Gateway API CRDs carry.
-    _stand_in_crd(ENVOY_GATEWAY_CRD, "GatewayClass", "Cluster",
-                  {"api-approved.kubernetes.io": "unapproved, a stand-in for the Gateway API CRD in model-fleet's test cluster"}),
+    _stand_in_crd(
+        ENVOY_GATEWAY_CRD,
+        "GatewayClass",
+        "Cluster",
+        {"api-approved.kubernetes.io": "unapproved, a stand-in for the Gateway API CRD in model-fleet's test cluster"},
+    ),
 )
 
 
@@ -124,7 +128,8 @@ def install_crds(api: ApiClient, crds_dir: Path, timeout: float = 60) -> None:
 
     def established() -> bool:
         for manifest in manifests:
-            conditions = extensions.read_custom_resource_definition(manifest["metadata"]["name"]).status.conditions or []
+            status = extensions.read_custom_resource_definition(manifest["metadata"]["name"]).status
+            conditions = (status.conditions if status else None) or []
             if not any(c.type == "Established" and c.status == "True" for c in conditions):
                 return False
         return True
@@ -146,7 +151,10 @@ def populate(api: ApiClient, crds_dir: Path, timeout: float = 120) -> None:
     install_crds(api, crds_dir, timeout)
     wait_until(
         "kwok nodes Ready",
-        lambda: sorted(n.metadata.name for n in core.list_node().items if node_ready(n)) == sorted(n.name for n in NODES),
+        lambda: (
+            sorted(n.metadata.name for n in core.list_node().items if n.metadata and n.metadata.name and node_ready(n))
+            == sorted(n.name for n in NODES)
+        ),
         timeout,
     )
 

@@ -21,13 +21,14 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from tests.cluster import pki
 from tests.cluster.build import Binaries, step
 from tests.cluster.kube import wait_until
+from tests.cluster.pki import Identity
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNS = ROOT / ".cluster"
@@ -113,7 +114,7 @@ class ControlPlane:
     def pki(self) -> Path:
         return self.run_dir / "pki"
 
-    def kubeconfig_of(self, identity: pki.Identity) -> Path:
+    def kubeconfig_of(self, identity: Identity) -> Path:
         return self.run_dir / "kubeconfigs" / f"{identity.name}.kubeconfig"
 
     @property
@@ -166,23 +167,32 @@ class ControlPlane:
             peer = f"http://127.0.0.1:{ports['etcd_peer']}"
             client = f"http://127.0.0.1:{ports['etcd']}"
             return [
-                "--name=model-fleet", f"--data-dir={run / 'etcd'}",
-                f"--listen-client-urls={client}", f"--advertise-client-urls={client}",
-                f"--listen-peer-urls={peer}", f"--initial-advertise-peer-urls={peer}",
+                "--name=model-fleet",
+                f"--data-dir={run / 'etcd'}",
+                f"--listen-client-urls={client}",
+                f"--advertise-client-urls={client}",
+                f"--listen-peer-urls={peer}",
+                f"--initial-advertise-peer-urls={peer}",
                 f"--initial-cluster=model-fleet={peer}",
                 # A test cluster's data is thrown away: no fsync keeps etcd from waiting on the disk.
-                "--unsafe-no-fsync", "--log-level=warn",
+                "--unsafe-no-fsync",
+                "--log-level=warn",
             ]
         if name == "kube-apiserver":
             return [
-                "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={ports['apiserver']}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={ports['apiserver']}",
                 f"--etcd-servers=http://127.0.0.1:{ports['etcd']}",
                 f"--client-ca-file={p / 'ca.crt'}",
-                f"--tls-cert-file={p / 'apiserver.crt'}", f"--tls-private-key-file={p / 'apiserver.key'}",
+                f"--tls-cert-file={p / 'apiserver.crt'}",
+                f"--tls-private-key-file={p / 'apiserver.key'}",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                f"--service-account-key-file={p / 'sa.pub'}", f"--service-account-signing-key-file={p / 'sa.key'}",
+                f"--service-account-key-file={p / 'sa.pub'}",
+                f"--service-account-signing-key-file={p / 'sa.key'}",
                 f"--service-cluster-ip-range={pki.SERVICE_CIDR}",
-                "--authorization-mode=RBAC", "--allow-privileged=true",
+                "--authorization-mode=RBAC",
+                "--allow-privileged=true",
                 # The `kubernetes` Service's endpoints would be 127.0.0.1, which endpoints may not hold.
                 "--endpoint-reconciler-type=none",
                 "--profiling=false",
@@ -191,20 +201,26 @@ class ControlPlane:
             return [
                 f"--kubeconfig={self.kubeconfig_of(pki.CONTROLLER_MANAGER)}",
                 "--use-service-account-credentials=true",
-                f"--service-account-private-key-file={p / 'sa.key'}", f"--root-ca-file={p / 'ca.crt'}",
+                f"--service-account-private-key-file={p / 'sa.key'}",
+                f"--root-ca-file={p / 'ca.crt'}",
                 # One instance: no leader election, so a restart takes over at once. No serving port.
-                "--leader-elect=false", "--secure-port=0", "--profiling=false",
+                "--leader-elect=false",
+                "--secure-port=0",
+                "--profiling=false",
             ]
         if name == "kube-scheduler":
             return [
                 f"--kubeconfig={self.kubeconfig_of(pki.SCHEDULER)}",
-                "--leader-elect=false", "--secure-port=0", "--profiling=false",
+                "--leader-elect=false",
+                "--secure-port=0",
+                "--profiling=false",
             ]
         return [
             f"--kubeconfig={self.kubeconfig_of(pki.KWOK)}",
             f"--config={self.binaries.kwok_stages}",
             f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}=fake",
-            f"--cidr={POD_CIDR}", "--node-ip=127.0.0.1",
+            f"--cidr={POD_CIDR}",
+            "--node-ip=127.0.0.1",
             f"--server-address=127.0.0.1:{ports['kwok']}",
             "--node-lease-duration-seconds=40",
         ]
@@ -220,7 +236,10 @@ class ControlPlane:
             out.flush()
             child = subprocess.Popen(
                 [str(self._binary(name)), *self._command(name)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=self.run_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.run_dir,
                 # Its own session: a Ctrl-C meant for make or pytest reaches it only through stop().
                 start_new_session=True,
                 preexec_fn=_die_with_parent if self.attached else None,
@@ -339,6 +358,7 @@ class ControlPlane:
         components = {}
         for name in COMPONENTS:
             pid = self.pid(name)
-            components[name] = {"pid": pid, "rss_mib": round(_rss_mib(pid), 1) if pid else None}
+            rss = _rss_mib(pid) if pid else None
+            components[name] = {"pid": pid, "rss_mib": round(rss, 1) if rss is not None else None}
         ready = bool(self.state()["ports"]) and all(c["pid"] for c in components.values()) and self.apiserver_ready()
         return {"run_dir": str(self.run_dir), "kubeconfig": str(self.kubeconfig), "ready": ready, "components": components}

@@ -13,9 +13,9 @@ from components.manifests import namespace as namespace_manifest
 from components.manifests import objects
 from components.manifests.labels import MODEL_NAME_LABEL
 from components.spec import ModelEntry, StackSpec
+from harness.factories import DELETE, entry, gpu_entry
 from tests.cluster.contents import NODES
 from tests.cluster.kube import wait_until
-from harness.factories import DELETE, entry, gpu_entry
 
 A100 = NODES[0]
 GPU_NODES = frozenset(n.name for n in NODES if n.gpus)
@@ -28,7 +28,9 @@ def representative_entries() -> list[dict]:
     off; a Hugging Face token; plain and secret extra_env; a node selector and tolerations."""
     return [
         gpu_entry(
-            "chat-a100", 2, "160Gi",
+            "chat-a100",
+            2,
+            "160Gi",
             model_type="chat",
             **{
                 "deployment_config.hugging_face_token": SecretStr("hf_test_token_for_the_cluster"),
@@ -43,7 +45,9 @@ def representative_entries() -> list[dict]:
             },
         ),
         gpu_entry(
-            "completion-l4", 1, "16Gi",
+            "completion-l4",
+            1,
+            "16Gi",
             model_type="completion",
             **{
                 "deployment_config.enable_pvc": False,
@@ -75,7 +79,7 @@ def model_manifests(spec: StackSpec, model: ModelEntry) -> list[dict]:
     """What the ModelDeployment component declares for one entry, secret values included."""
     settings = model.deployment_config
     token = settings.hugging_face_token.get_secret_value() if settings.hugging_face_token else None
-    env_values = {e.name: e.value.get_secret_value() for e in settings.extra_env if e.is_secret}
+    env_values = {e.name: e.value.get_secret_value() for e in settings.extra_env if isinstance(e.value, SecretStr)}
     return [
         manifest
         for _, manifest in objects.model_objects(

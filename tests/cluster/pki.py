@@ -45,17 +45,33 @@ def _openssl(*args: str, config: str | None = None, cwd: Path) -> None:
 
 def _config(common_name: str, organization: str, extensions: list[str]) -> str:
     subject = [f"CN = {common_name}"] + ([f"O = {organization}"] if organization else [])
-    return "\n".join(
-        ["[req]", "distinguished_name = dn", "prompt = no", "[dn]", *subject, "[ext]", *extensions, ""]
-    )
+    return "\n".join(["[req]", "distinguished_name = dn", "prompt = no", "[dn]", *subject, "[ext]", *extensions, ""])
 
 
 def _signed(pki: Path, name: str, common_name: str, organization: str, extensions: list[str]) -> None:
     _openssl(
-        "req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
-        "-keyout", f"{name}.key", "-out", f"{name}.crt", "-config", "openssl.cnf", "-extensions", "ext",
-        "-CA", "ca.crt", "-CAkey", "ca.key",
-        config=_config(common_name, organization, extensions), cwd=pki,
+        "req",
+        "-x509",
+        "-new",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "3650",
+        "-keyout",
+        f"{name}.key",
+        "-out",
+        f"{name}.crt",
+        "-config",
+        "openssl.cnf",
+        "-extensions",
+        "ext",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        config=_config(common_name, organization, extensions),
+        cwd=pki,
     )
 
 
@@ -66,21 +82,52 @@ def create(pki: Path) -> None:
         return
     pki.mkdir(parents=True, exist_ok=True)
     _openssl(
-        "req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
-        "-keyout", "ca.key", "-out", "ca.crt", "-config", "openssl.cnf", "-extensions", "ext",
-        config=_config("model-fleet-test-ca", "", ["basicConstraints = critical,CA:TRUE", "keyUsage = critical,keyCertSign,cRLSign,digitalSignature"]),
+        "req",
+        "-x509",
+        "-new",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "3650",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-config",
+        "openssl.cnf",
+        "-extensions",
+        "ext",
+        config=_config(
+            "model-fleet-test-ca", "", ["basicConstraints = critical,CA:TRUE", "keyUsage = critical,keyCertSign,cRLSign,digitalSignature"]
+        ),
         cwd=pki,
     )
     names = ", ".join([f"IP:127.0.0.1, IP:{API_SERVICE_IP}"] + [f"DNS:{n}" for n in SERVING_NAMES])
-    _signed(pki, "apiserver", "kube-apiserver", "", [
-        "basicConstraints = critical,CA:FALSE", "keyUsage = critical,digitalSignature,keyEncipherment",
-        "extendedKeyUsage = serverAuth", f"subjectAltName = {names}",
-    ])
+    _signed(
+        pki,
+        "apiserver",
+        "kube-apiserver",
+        "",
+        [
+            "basicConstraints = critical,CA:FALSE",
+            "keyUsage = critical,digitalSignature,keyEncipherment",
+            "extendedKeyUsage = serverAuth",
+            f"subjectAltName = {names}",
+        ],
+    )
     for identity in IDENTITIES:
-        _signed(pki, identity.name, identity.common_name, identity.organization, [
-            "basicConstraints = critical,CA:FALSE", "keyUsage = critical,digitalSignature,keyEncipherment",
-            "extendedKeyUsage = clientAuth",
-        ])
+        _signed(
+            pki,
+            identity.name,
+            identity.common_name,
+            identity.organization,
+            [
+                "basicConstraints = critical,CA:FALSE",
+                "keyUsage = critical,digitalSignature,keyEncipherment",
+                "extendedKeyUsage = clientAuth",
+            ],
+        )
     _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "sa.key", cwd=pki)
     _openssl("pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
     (pki / "openssl.cnf").unlink()

@@ -74,7 +74,10 @@ def test_the_podautoscaler_schema_is_enforced(cluster, spec):
     unknown_strategy["spec"]["scalingStrategy"] = "LINEAR"
     no_target = copy.deepcopy(good)
     del no_target["spec"]["scaleTargetRef"]
-    for broken, cause in ((unknown_strategy, 'spec.scalingStrategy: Unsupported value: "LINEAR"'), (no_target, "spec.scaleTargetRef: Required value")):
+    for broken, cause in (
+        (unknown_strategy, 'spec.scalingStrategy: Unsupported value: "LINEAR"'),
+        (no_target, "spec.scaleTargetRef: Required value"),
+    ):
         with pytest.raises(ApiException) as invalid:
             apply(cluster.dynamic, broken)
         assert invalid.value.status == 422 and cause in json.loads(invalid.value.body)["message"]
@@ -88,9 +91,12 @@ def test_the_podautoscaler_schema_is_enforced(cluster, spec):
     assert ".spec.metricsSources[0].targetMetrics: field not declared in schema" in json.loads(undeclared.value.body)["message"]
 
     assert apply(cluster.dynamic, good).spec.maxReplicas == 2
-    assert client.CustomObjectsApi(cluster.api).list_namespaced_custom_object(
-        "autoscaling.aibrix.ai", "v1alpha1", spec.namespace, "podautoscalers"
-    )["items"][0]["spec"]["scalingStrategy"] == "KPA"
+    assert (
+        client.CustomObjectsApi(cluster.api).list_namespaced_custom_object(
+            "autoscaling.aibrix.ai", "v1alpha1", spec.namespace, "podautoscalers"
+        )["items"][0]["spec"]["scalingStrategy"]
+        == "KPA"
+    )
 
 
 def test_models_all_lists_an_unmanaged_deployment_from_the_cluster(cluster, namespace):
@@ -102,7 +108,10 @@ def test_models_all_lists_an_unmanaged_deployment_from_the_cluster(cluster, name
             "spec": {
                 "replicas": 1,
                 "selector": {"matchLabels": labels},
-                "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "server", "image": "vllm/vllm-openai:v0.10.2"}]}},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "server", "image": "vllm/vllm-openai:v0.10.2"}]},
+                },
             },
         },
     )

@@ -10,11 +10,11 @@ import yaml
 
 from components import config
 from components.manifests.labels import MODEL_NAME_LABEL
+from harness.factories import DELETE, entry
 from tests.cli.conftest import copy_program
 from tests.cluster import fleet
 from tests.cluster.stack import HEADER, STACK
 from tests.engine_runs import engine_stack, require_engine
-from harness.factories import DELETE, entry
 
 pytestmark = [pytest.mark.cluster, pytest.mark.engine]
 TOKEN = "hf_" + "ClusterEngineToken0123456789abcd"
@@ -22,15 +22,19 @@ GPU_MODEL, CPU_MODEL = "qwen3-coder-30b", "embedding-cpu"
 
 
 def cpu_entry(replicas: int = 2, **overrides) -> dict:
-    return entry(CPU_MODEL, model_type="embedding", **{
-        "requirements.gpu": DELETE,
-        "deployment_config.gpu_count": 0,
-        "deployment_config.enable_autoscaling": False,
-        "deployment_config.enable_pvc": False,
-        "deployment_config.replicas": replicas,
-        "deployment_config.extra_env": [{"name": "VLLM_LOGGING_LEVEL", "value": "INFO"}],
-        **overrides,
-    })
+    return entry(
+        CPU_MODEL,
+        model_type="embedding",
+        **{
+            "requirements.gpu": DELETE,
+            "deployment_config.gpu_count": 0,
+            "deployment_config.enable_autoscaling": False,
+            "deployment_config.enable_pvc": False,
+            "deployment_config.replicas": replicas,
+            "deployment_config.extra_env": [{"name": "VLLM_LOGGING_LEVEL", "value": "INFO"}],
+            **overrides,
+        },
+    )
 
 
 def write_stack(project, kubeconfig, namespace: str, models: list[dict], token: dict | None = None) -> None:
@@ -38,12 +42,14 @@ def write_stack(project, kubeconfig, namespace: str, models: list[dict], token: 
     path = project / f"Pulumi.{STACK}.yaml"
     document = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
     settings = document.setdefault("config", {})
-    settings.update({
-        "model-fleet:namespace": namespace,
-        "model-fleet:kubernetes": {"kubeconfig": str(kubeconfig.resolve())},
-        "model-fleet:docs": {"enabled": False},
-        "model-fleet:models": models,
-    })
+    settings.update(
+        {
+            "model-fleet:namespace": namespace,
+            "model-fleet:kubernetes": {"kubeconfig": str(kubeconfig.resolve())},
+            "model-fleet:docs": {"enabled": False},
+            "model-fleet:models": models,
+        }
+    )
     for model in models:
         if token is not None and model["name"] == GPU_MODEL:
             model["deployment_config"]["hugging_face_token"] = token
@@ -97,7 +103,8 @@ def test_the_program_up_on_a_real_cluster_updates_in_place_keeps_and_takes_back_
     outputs = json.loads(stack.cli("stack", "output", "models", "--json").stdout)
     assert {o["status"] for o in outputs.values()} <= {"pending", "creating", "running"}
     assert {o["status_as_of"] for o in outputs.values()} == {
-        "the Deployment as the engine last read it (at its last update); `python -m components models --all` reads the cluster"}
+        "the Deployment as the engine last read it (at its last update); `python -m components models --all` reads the cluster"
+    }
     live = json.loads(cluster.command("models", "--all", "--json", project_dir=project).stdout)
     assert {m["name"]: m["status"] for m in live["models"] if m["name"] in outputs} == {GPU_MODEL: "running", CPU_MODEL: "running"}
 

@@ -31,10 +31,15 @@ def test_supported_assets_are_used_and_only_the_rest_comes_from_the_cache(built,
 
     assert (resolved.kube_apiserver, resolved.etcd) == (tmp_path / "kube-apiserver", tmp_path / "etcd")
     assert (resolved.kube_controller_manager, resolved.kube_scheduler, resolved.kwok) == (
-        built.kube_controller_manager, built.kube_scheduler, built.kwok)
+        built.kube_controller_manager,
+        built.kube_scheduler,
+        built.kwok,
+    )
     printed = capsys.readouterr().out.splitlines()
-    assert printed == [f"==> using {tmp_path / 'kube-apiserver'} (Kubernetes v1.34.4) from {build.ASSETS_ENV}",
-                       f"==> using {tmp_path / 'etcd'} (etcd Version: 3.6.5) from {build.ASSETS_ENV}"]
+    assert printed == [
+        f"==> using {tmp_path / 'kube-apiserver'} (Kubernetes v1.34.4) from {build.ASSETS_ENV}",
+        f"==> using {tmp_path / 'etcd'} (etcd Version: 3.6.5) from {build.ASSETS_ENV}",
+    ]
     # Nothing to build: ensure() returns the same, with the assets in it.
     assert build.ensure() == resolved
 

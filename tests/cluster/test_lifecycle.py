@@ -7,9 +7,9 @@ from kubernetes import client
 from urllib3.exceptions import HTTPError
 
 from components.manifests.labels import MODEL_NAME_LABEL, pvc_name
+from harness.factories import gpu_entry
 from tests.cluster import fleet
 from tests.cluster.kube import apply, wait_until
-from harness.factories import gpu_entry
 
 pytestmark = pytest.mark.cluster
 
@@ -38,7 +38,9 @@ def test_removing_a_model_keeps_its_cache_claim_and_adding_it_again_reuses_it(cl
         if manifest["kind"] != "PersistentVolumeClaim":
             resource = cluster.dynamic.resources.get(api_version=manifest["apiVersion"], kind=manifest["kind"])
             cluster.dynamic.delete(resource, name=manifest["metadata"]["name"], namespace=ns)
-    wait_until("the model's pods gone", lambda: not cluster.core.list_namespaced_pod(ns, label_selector=_label(spec)).items, fleet.SETTLE_TIMEOUT)
+    wait_until(
+        "the model's pods gone", lambda: not cluster.core.list_namespaced_pod(ns, label_selector=_label(spec)).items, fleet.SETTLE_TIMEOUT
+    )
     kept = cluster.core.read_namespaced_persistent_volume_claim(claim_name, ns)
     assert (kept.metadata.uid, kept.status.phase, kept.spec.volume_name) == (claim.metadata.uid, "Bound", claim.spec.volume_name)
     assert cluster.apps.list_namespaced_deployment(ns).items == []
@@ -88,7 +90,9 @@ def test_an_apply_cut_off_by_the_api_server_crashing_converges_when_applied_agai
         "Pod": len(cluster.core.list_namespaced_pod(ns, label_selector=selector).items),
         "Service": len(cluster.core.list_namespaced_service(ns, label_selector=selector).items),
         "PersistentVolumeClaim": len(cluster.core.list_namespaced_persistent_volume_claim(ns, label_selector=selector).items),
-        "PersistentVolume": len([v for v in cluster.core.list_persistent_volume().items if v.spec.claim_ref and v.spec.claim_ref.namespace == ns]),
+        "PersistentVolume": len(
+            [v for v in cluster.core.list_persistent_volume().items if v.spec.claim_ref and v.spec.claim_ref.namespace == ns]
+        ),
     }
     assert counts == dict.fromkeys(counts, 1)
     objects = client.CustomObjectsApi(cluster.api)

@@ -7,10 +7,10 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from components.spec import AIBRIX_CRD
+from harness.factories import gpu_entry, write_stack
 from tests import schemas
 from tests.cluster.contents import NODES, install_crds
 from tests.cluster.kube import wait_until
-from harness.factories import gpu_entry, write_stack
 
 pytestmark = pytest.mark.cluster
 
@@ -20,10 +20,14 @@ def test_status_reports_the_kwok_nodes_and_the_installed_crds(cluster):
 
     gpu_nodes = [
         {
-            "node_name": n.name, "gpu_count": n.gpus, "gpu_type": n.product,
-            "total_vram": f"{n.gpus * n.memory_mib}Mi", "available_vram": f"{n.gpus * n.memory_mib}Mi",
+            "node_name": n.name,
+            "gpu_count": n.gpus,
+            "gpu_type": n.product,
+            "total_vram": f"{n.gpus * n.memory_mib}Mi",
+            "available_vram": f"{n.gpus * n.memory_mib}Mi",
         }
-        for n in sorted(NODES, key=lambda n: n.name) if n.gpus
+        for n in sorted(NODES, key=lambda n: n.name)
+        if n.gpus
     ]
     assert reported == {
         "has_gpus": True,

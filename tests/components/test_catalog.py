@@ -61,7 +61,12 @@ def test_maps_merge_key_by_key_lists_and_scalars_replace_and_null_removes():
 
 def test_a_catalog_entry_is_served_under_another_name(tmp_path):
     args = ["-c", "vllm serve Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8 --served-model-name qwen-fast"]
-    renamed = {"catalog": "qwen3-coder-30b", "name": "qwen-fast", "display_name": "Qwen fast", "deployment_config": {"args": args, "replicas": None}}
+    renamed = {
+        "catalog": "qwen3-coder-30b",
+        "name": "qwen-fast",
+        "display_name": "Qwen fast",
+        "deployment_config": {"args": args, "replicas": None},
+    }
     loaded = config.load_stack_file(project_with(tmp_path, {"catalog": "qwen3-coder-30b"}, renamed), "dev")
     assert [m.name for m in loaded.spec.models] == ["qwen3-coder-30b", "qwen-fast"]
     # A null for a known key the catalog entry does not set removes nothing and is no problem.
@@ -103,9 +108,7 @@ def test_every_catalog_problem_is_reported_in_one_run_naming_file_item_and_catal
 
 def test_a_catalog_entry_holding_its_own_name_or_no_map_is_refused(tmp_path):
     named = {"name": "x", **catalog_entry()}
-    project = project_with(
-        tmp_path, {"catalog": "named"}, {"catalog": "scalar"}, catalog_entries={"named": named, "scalar": "qwen"}
-    )
+    project = project_with(tmp_path, {"catalog": "named"}, {"catalog": "scalar"}, catalog_entries={"named": named, "scalar": "qwen"})
     assert problems_in(project) == [
         "Pulumi.dev.yaml: 2 problems found; nothing was changed",
         "  - Pulumi.yaml catalog.named name: the catalog key names the entry; remove `name`",

@@ -123,7 +123,9 @@ def test_diff_of_a_stack_with_itself_is_equal(project, capsys):
 
 
 def test_promote_refuses_an_unknown_model_and_a_secret_it_cannot_copy(project, capsys):
-    staging = STAGING.replace("        gpu_count: 1\n", "        gpu_count: 1\n        extra_env:\n          - {name: KEY, value: {secure: v1:abc}}\n")
+    staging = STAGING.replace(
+        "        gpu_count: 1\n", "        gpu_count: 1\n        extra_env:\n          - {name: KEY, value: {secure: v1:abc}}\n"
+    )
     (project / "Pulumi.staging.yaml").write_text(staging)
     assert run(project, "promote", "--from", "staging", "--to", "prod", "--model", "qwen3-coder", "qwen3-coder-30b") == 1
     assert capsys.readouterr().err.splitlines() == [
@@ -142,7 +144,11 @@ def test_explain_says_where_each_value_of_the_merged_entry_comes_from(project, c
     catalog_source = "catalog qwen3-coder-30b (Pulumi.yaml)"
     stack_source = f"{'Pulumi.prod.yaml':<{len(catalog_source)}}"
     assert f"  {stack_source}  deployment_config.autoscaling_config.min_replicas: 2" in out
-    assert f"  {stack_source}  deployment_config.tolerations: " + '[{"key": "dedicated", "operator": "Equal", "value": "llm", "effect": "NoSchedule"}]' in out
+    assert (
+        f"  {stack_source}  deployment_config.tolerations: "
+        + '[{"key": "dedicated", "operator": "Equal", "value": "llm", "effect": "NoSchedule"}]'
+        in out
+    )
     assert f"  {catalog_source}  deployment_config.autoscaling_config.max_replicas: 8" in out
     assert f'  {catalog_source}  deployment_config.image: "registry.menlo.ai/dockerhub/vllm/vllm-openai:v0.10.2"' in out
 

@@ -29,7 +29,9 @@ def test_check_lists_every_problem_without_a_traceback(tmp_path):
     write_stack(tmp_path, stack(entry("a", **{"deployment_config.gpu_cout": 1}), entry("b", **{"requirements.memory": "x"})))
     result = subprocess.run(
         [sys.executable, "-m", "components", "check", "--stack", "dev", "--project-dir", str(tmp_path)],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
@@ -46,7 +48,14 @@ def test_status_json_has_the_apis_shape(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["stack"] == "dev"
     assert set(report["cluster_status"]) >= {
-        "has_gpus", "total_nodes", "gpu_nodes", "total_gpus", "gpu_operator_ok", "aibrix_ok", "kuberay_ok", "envoy_gateway_ok",
+        "has_gpus",
+        "total_nodes",
+        "gpu_nodes",
+        "total_gpus",
+        "gpu_operator_ok",
+        "aibrix_ok",
+        "kuberay_ok",
+        "envoy_gateway_ok",
     }
 
 

@@ -96,8 +96,14 @@ def test_defaults_are_the_deployment_apis():
         ({"requirements.cpu": "two"}, "requirements.cpu: 'two' is not a Kubernetes quantity"),
         ({"requirements.gpu.min_vram": "24 GB"}, "requirements.gpu.min_vram: '24 GB' is not a Kubernetes quantity"),
         ({"deployment_config.pvc_size": "big"}, "deployment_config.pvc_size: 'big' is not a Kubernetes quantity"),
-        ({"deployment_config.gpu_count": 2}, "deployment_config.gpu_count: gpu_count 2 is outside requirements.gpu min_gpus..max_gpus (1..1)"),
-        ({"deployment_config.gpu_count": 0}, "deployment_config.gpu_count: gpu_count 0 is outside requirements.gpu min_gpus..max_gpus (1..1)"),
+        (
+            {"deployment_config.gpu_count": 2},
+            "deployment_config.gpu_count: gpu_count 2 is outside requirements.gpu min_gpus..max_gpus (1..1)",
+        ),
+        (
+            {"deployment_config.gpu_count": 0},
+            "deployment_config.gpu_count: gpu_count 0 is outside requirements.gpu min_gpus..max_gpus (1..1)",
+        ),
         (
             {"deployment_config.autoscaling_config.min_replicas": 9},
             "deployment_config.autoscaling_config: min_replicas 9 is greater than max_replicas 8",
@@ -110,7 +116,10 @@ def test_defaults_are_the_deployment_apis():
             {"deployment_config.autoscaling_config.target_value": "lots"},
             "deployment_config.autoscaling_config.target_value: 'lots' is not a finite number greater than 0",
         ),
-        ({"deployment_config.image_pull_policy": "Sometimes"}, "deployment_config.image_pull_policy: Input should be 'Always', 'IfNotPresent' or 'Never'"),
+        (
+            {"deployment_config.image_pull_policy": "Sometimes"},
+            "deployment_config.image_pull_policy: Input should be 'Always', 'IfNotPresent' or 'Never'",
+        ),
         ({"deployment_config.command": []}, "deployment_config.command: List should have at least 1 item"),
         ({"deployment_config.image": DELETE}, "deployment_config.image: required key is missing"),
         ({"display_name": 'Qwen "Coder"'}, "display_name: must not hold double quotes"),
@@ -271,7 +280,9 @@ def test_encrypted_extra_env_value_is_a_secret_and_its_ciphertext_is_never_shown
 
 
 def test_values_the_stack_file_encrypts_stay_secrets_in_the_engines_decrypted_config():
-    written = {"models": [{"deployment_config": {"extra_env": [{"name": "K", "value": SecretStr("v1:cipher")}, {"name": "P", "value": "p"}]}}]}
+    written = {
+        "models": [{"deployment_config": {"extra_env": [{"name": "K", "value": SecretStr("v1:cipher")}, {"name": "P", "value": "p"}]}}]
+    }
     decrypted = {"models": [{"deployment_config": {"extra_env": [{"name": "K", "value": "clear"}, {"name": "P", "value": "p"}]}}]}
 
     marked = config.mark_secrets(decrypted, written)
@@ -323,7 +334,10 @@ def test_inventory_defaults_to_no_checks_with_a_warning():
         # Full matches: a trailing newline is not part of any valid value.
         ({"name": "m1\n", "display_name": "M1"}, "models[0] ('m1\\n') name: 'm1\\n' cannot name a Service"),
         ({"deployment_config.autoscaling_config.scale_down_delay": "3m\n"}, "scale_down_delay: '3m\\n' is not a duration"),
-        ({"huggingface_id": "org/x'; touch /tmp/p; echo '"}, "huggingface_id: \"org/x'; touch /tmp/p; echo '\" is not a Hugging Face repository id"),
+        (
+            {"huggingface_id": "org/x'; touch /tmp/p; echo '"},
+            "huggingface_id: \"org/x'; touch /tmp/p; echo '\" is not a Hugging Face repository id",
+        ),
         ({"huggingface_id": "org/x\n"}, "huggingface_id: 'org/x\\n' is not a Hugging Face repository id"),
         # Kubernetes refuses a Service named with a leading digit (DNS-1035).
         ({"name": "1model"}, "name: '1model' cannot name a Service: it must be a DNS-1035 label"),
@@ -362,7 +376,10 @@ def test_inventory_defaults_to_no_checks_with_a_warning():
             {"deployment_config.tolerations": [{"key": "gpu", "value": "a b"}]},
             "deployment_config.tolerations[0].value: 'a b' is not a label value",
         ),
-        ({"deployment_config.extra_env": [{"name": "1BAD", "value": "x"}]}, "extra_env[0].name: '1BAD' is not an environment variable name"),
+        (
+            {"deployment_config.extra_env": [{"name": "1BAD", "value": "x"}]},
+            "extra_env[0].name: '1BAD' is not an environment variable name",
+        ),
         (
             {"deployment_config.pvc_access_mode": "ReadWriteOncePod"},
             "deployment_config.pvc_access_mode: ReadWriteOncePod lets one pod mount the cache claim but this model runs up to 8 replicas",
@@ -431,7 +448,9 @@ def test_api_base_url_is_parsed_strictly(url):
 
 @pytest.mark.parametrize("url", ["https://api.example.com/v1/", "http://127.0.0.1:8000/v1", "https://[::1]:8443"])
 def test_api_base_url_accepts_hosts_ports_and_paths(url):
-    assert config.load(stack(entry(**{"deployment_config.enable_pvc": False}), docs={"api_base_url": url}), source="t").spec.docs.api_base_url == url.rstrip("/")
+    assert config.load(
+        stack(entry(**{"deployment_config.enable_pvc": False}), docs={"api_base_url": url}), source="t"
+    ).spec.docs.api_base_url == url.rstrip("/")
 
 
 @pytest.mark.parametrize(
@@ -469,7 +488,10 @@ def test_host_names_are_case_insensitive():
 def test_an_exec_form_argument_reaches_vllm_whole_white_space_and_all():
     overrides = {"deployment_config.command": ["vllm", "serve", "org/x"], "deployment_config.args": ["--served-model-name", "m x"]}
     problems = problems_of(stack(entry("m", **overrides)))
-    assert "models[0] (m) deployment_config.args: --served-model-name 'm x' must match model name 'm' (required by Aibrix for autoscaling)" in problems
+    assert (
+        "models[0] (m) deployment_config.args: --served-model-name 'm x' must match model name 'm' (required by Aibrix for autoscaling)"
+        in problems
+    )
 
 
 def test_an_env_value_of_the_wrong_type_is_one_problem_at_its_field():

@@ -34,7 +34,10 @@ def test_context_length_and_tool_calling_come_from_the_command():
     found = docs_facts.facts(model)
 
     assert (found.model_id, found.model_type, found.context_length, found.tool_calling) == (
-        "qwen3-coder-30b", ModelType.completion, 32000, True,
+        "qwen3-coder-30b",
+        ModelType.completion,
+        32000,
+        True,
     )
 
 
@@ -45,7 +48,12 @@ def test_docs_block_gives_what_the_command_cannot_tell():
     found = docs_facts.facts(model)
 
     assert (found.context_length, found.max_output_tokens, found.vision, found.reasoning, found.best_for, found.tool_calling) == (
-        262144, 64000, True, True, "Agentic coding", False,
+        262144,
+        64000,
+        True,
+        True,
+        "Agentic coding",
+        False,
     )
 
 
@@ -95,7 +103,10 @@ def test_contradiction_is_reported_even_when_another_field_of_the_entry_is_inval
         ({"context_length": 0}, "docs.context_length: Input should be greater than or equal to 1"),
         ({"max_output_tokens": True}, "docs.max_output_tokens: true is a boolean, not a whole number"),
         ({"best_for": "Code\nreview"}, "docs.best_for: must be one line of printable characters"),
-        ({"limits": {"Free": {"requests_per_minute": -1}}}, "docs.limits.Free.requests_per_minute: Input should be greater than or equal to 0"),
+        (
+            {"limits": {"Free": {"requests_per_minute": -1}}},
+            "docs.limits.Free.requests_per_minute: Input should be greater than or equal to 0",
+        ),
         ({"vison": True}, "docs.vison: unknown key 'vison' (did you mean 'vision'?)"),
     ],
 )
@@ -128,7 +139,11 @@ def test_tier_limits_are_the_models_own_over_the_default_then_its_facts():
     in_pro = docs_facts.tier_limits(docs_facts.facts(model), model.docs, pro)
 
     assert in_free.model_dump() == {
-        "context": 16000, "max_output": 4000, "requests_per_minute": 30, "tokens_per_minute": 1000,
-        "concurrent_requests": None, "batch_queue": None,
+        "context": 16000,
+        "max_output": 4000,
+        "requests_per_minute": 30,
+        "tokens_per_minute": 1000,
+        "concurrent_requests": None,
+        "batch_queue": None,
     }
     assert (in_pro.context, in_pro.max_output, in_pro.requests_per_minute) == (32000, 4000, None)

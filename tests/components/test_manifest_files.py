@@ -54,7 +54,11 @@ def test_files_hold_exactly_what_the_component_declares(project):
     loaded = config.load_stack_file(project, "dev")
     rendered = manifest_files.render(loaded.spec, loaded.facts)
 
-    declared = [m for e in loaded.spec.models for _, m in objects.model_objects(e, "jan-models", loaded.spec.monitoring, service_monitor_enabled=True)]
+    declared = [
+        m
+        for e in loaded.spec.models
+        for _, m in objects.model_objects(e, "jan-models", loaded.spec.monitoring, service_monitor_enabled=True)
+    ]
     assert [yaml.safe_load(text) for name, text in rendered.items() if name != "namespace-jan-models.yaml"] == declared
 
 

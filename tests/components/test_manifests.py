@@ -10,8 +10,8 @@ from pydantic import SecretStr
 from components import config
 from components.manifests import deployment, labels, pod_autoscaler, pvc, secret, service, service_monitor
 from components.spec import ModelEntry, MonitoringConfig
-from tests import schemas
 from harness.factories import entry
+from tests import schemas
 
 pytestmark = pytest.mark.unit
 NS = "jan-models"
@@ -69,10 +69,14 @@ def test_every_object_is_labelled_and_namespaced():
 REPRESENTATIVE = [
     {},
     {"deployment_config.enable_pvc": False, "deployment_config.enable_autoscaling": False, "deployment_config.gpu_count": 1},
-    {"deployment_config.hugging_face_token": "secret", "deployment_config.storage_class": "fast-rwx",
-     "deployment_config.pvc_access_mode": "ReadWriteMany", "deployment_config.node_selector": {"pool": "gpu"},
-     "deployment_config.extra_env": [{"name": "KEY", "value": SecretStr("s")}],
-     "deployment_config.tolerations": [{"key": "dedicated", "operator": "Equal", "value": "llm", "effect": "NoSchedule"}]},
+    {
+        "deployment_config.hugging_face_token": "secret",
+        "deployment_config.storage_class": "fast-rwx",
+        "deployment_config.pvc_access_mode": "ReadWriteMany",
+        "deployment_config.node_selector": {"pool": "gpu"},
+        "deployment_config.extra_env": [{"name": "KEY", "value": SecretStr("s")}],
+        "deployment_config.tolerations": [{"key": "dedicated", "operator": "Equal", "value": "llm", "effect": "NoSchedule"}],
+    },
 ]
 
 
@@ -272,7 +276,13 @@ def test_pvc_uses_storage_class_size_and_access_mode():
     assert default["metadata"]["name"] == "qwen3-coder-30b-hf-cache"
     assert default["spec"] == {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "100Gi"}}}
     custom = pvc.build(
-        model(**{"deployment_config.storage_class": "fast", "deployment_config.pvc_size": "300Gi", "deployment_config.pvc_access_mode": "ReadWriteMany"}),
+        model(
+            **{
+                "deployment_config.storage_class": "fast",
+                "deployment_config.pvc_size": "300Gi",
+                "deployment_config.pvc_access_mode": "ReadWriteMany",
+            }
+        ),
         NS,
     )
     assert custom["spec"] == {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "300Gi"}}, "storageClassName": "fast"}

@@ -159,9 +159,10 @@ def test_deployment_await_timeout_fits_the_whole_rollout():
 
 def test_autoscaler_waits_for_its_deployment():
     monitor, _ = declare(model())
-    assert monitor.one("kubernetes:apps/v1:Deployment").urn in monitor.one(
-        "kubernetes:autoscaling.aibrix.ai/v1alpha1:PodAutoscaler"
-    ).dependencies
+    assert (
+        monitor.one("kubernetes:apps/v1:Deployment").urn
+        in monitor.one("kubernetes:autoscaling.aibrix.ai/v1alpha1:PodAutoscaler").dependencies
+    )
 
 
 def test_details_carry_the_apis_model_fields():
@@ -181,8 +182,12 @@ def test_details_carry_the_apis_model_fields():
         "requirements": {"cpu": "2000m", "memory": "16Gi", "gpu": {"min_vram": "24Gi", "min_gpus": 1, "max_gpus": 1}},
         "gpu_count": 1,
         "autoscaling": {
-            "min_replicas": 1, "max_replicas": 8, "target_metric": "num_requests_running",
-            "target_value": "40", "scale_down_delay": "3m", "scaling_strategy": "KPA",
+            "min_replicas": 1,
+            "max_replicas": 8,
+            "target_metric": "num_requests_running",
+            "target_value": "40",
+            "scale_down_delay": "3m",
+            "scaling_strategy": "KPA",
         },
         "cache_pvc": "qwen3-coder-30b-hf-cache",
         "tags": ["coding", "completion"],

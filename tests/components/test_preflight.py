@@ -27,9 +27,7 @@ def test_node_fits_when_its_gpus_reach_min_gpus_and_its_total_vram_reaches_min_v
 # The deployment API's own status example: one node with 2 GPUs and 40Gi in all.
 SEED_CLUSTER = {
     "total_nodes": 3,
-    "gpu_nodes": [
-        {"node_name": "gpu-node-1", "gpu_count": 2, "gpu_type": "nvidia-a100", "total_vram": "40Gi", "available_vram": "38Gi"}
-    ],
+    "gpu_nodes": [{"node_name": "gpu-node-1", "gpu_count": 2, "gpu_type": "nvidia-a100", "total_vram": "40Gi", "available_vram": "38Gi"}],
     "crds": ["podautoscalers.autoscaling.aibrix.ai", "servicemonitors.monitoring.coreos.com"],
 }
 
@@ -104,7 +102,11 @@ def test_status_has_the_apis_shape():
     status = loaded.facts.status()
     assert status["has_gpus"] is True and status["total_nodes"] == 3 and status["total_gpus"] == 3
     assert status["gpu_nodes"][0] == {
-        "node_name": "gpu-node-1", "gpu_count": 2, "gpu_type": "nvidia-a100", "total_vram": "80Gi", "available_vram": "80Gi"
+        "node_name": "gpu-node-1",
+        "gpu_count": 2,
+        "gpu_type": "nvidia-a100",
+        "total_vram": "80Gi",
+        "available_vram": "80Gi",
     }
     assert (status["aibrix_ok"], status["gpu_operator_ok"], status["kuberay_ok"], status["envoy_gateway_ok"]) == (True, False, False, False)
 
@@ -153,11 +155,19 @@ def test_models_all_lists_unmanaged_models_of_the_live_cluster(tmp_path, capsys)
     listed = json.loads(capsys.readouterr().out)
     assert code == 0 and listed["total"] == 3
     by_name = {m["name"]: m for m in listed["models"]}
-    assert (by_name["qwen3-coder-30b"]["is_managed"], by_name["qwen3-coder-30b"]["status"], by_name["qwen3-coder-30b"]["replicas"]) == (True, "running", 2)
+    assert (by_name["qwen3-coder-30b"]["is_managed"], by_name["qwen3-coder-30b"]["status"], by_name["qwen3-coder-30b"]["replicas"]) == (
+        True,
+        "running",
+        2,
+    )
     assert (by_name["other"]["is_managed"], by_name["other"]["status"]) == (True, "not deployed")
     assert by_name["external-model"] == {
-        "name": "external-model", "namespace": "default", "status": "creating", "replicas": 1,
-        "created_at": "2025-01-01T10:00:00Z", "is_managed": False,
+        "name": "external-model",
+        "namespace": "default",
+        "status": "creating",
+        "replicas": 1,
+        "created_at": "2025-01-01T10:00:00Z",
+        "is_managed": False,
     }
 
 

@@ -67,7 +67,13 @@ FLEET = (
 )
 # What a reader sees: alphabetical whatever the case, not the stack's order nor byte order.
 ALPHABETICAL = [
-    "Aurora Chat", "BGE M3", "code Llama 7B", "e5 Large", "Mistral Nemo Instruct", "Qwen3 Coder 30B", "Zephyr Chat",
+    "Aurora Chat",
+    "BGE M3",
+    "code Llama 7B",
+    "e5 Large",
+    "Mistral Nemo Instruct",
+    "Qwen3 Coder 30B",
+    "Zephyr Chat",
 ]
 
 

@@ -19,8 +19,13 @@ CHROMIUM = "/usr/bin/chromium"
 # Playwright adds --headless and the profile; without the networking flags Chromium keeps
 # dialling Google's hosts, which a machine with no network refuses many times a second.
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ARTIFACTS = REPO / "tests" / "artifacts"  # git-ignored: screenshots to look at after a run
 MODEL = next(m for m in FLEET if m.name == "mistral-nemo")
@@ -83,9 +88,7 @@ def page(site, tmp_path):
 def test_expanding_a_model_shows_its_python_code(site, page):
     base_url, docs_root = site
     page.goto(base_url + "get-started/start-building/real-time/")
-    entry = page.locator(
-        f"xpath=//h3[@id='python']/following-sibling::details[summary[normalize-space()='{MODEL.display_name}']][1]"
-    )
+    entry = page.locator(f"xpath=//h3[@id='python']/following-sibling::details[summary[normalize-space()='{MODEL.display_name}']][1]")
     code = entry.locator("div.language-python code")
     expect(code).to_be_hidden()
 

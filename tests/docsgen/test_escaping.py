@@ -35,9 +35,7 @@ SNIPPET_KINDS = [(kind, snippet) for kind in ModelType for snippet in render.sni
 
 def hostile_model(value: str, kind: ModelType, marker: Path) -> render.SnippetModel:
     value = value.replace("$MARKER", str(marker))
-    return render.SnippetModel(
-        display_name=value, model_id=value, model_type=kind, api_base_url=value, platform_name=value
-    )
+    return render.SnippetModel(display_name=value, model_id=value, model_type=kind, api_base_url=value, platform_name=value)
 
 
 def _string_constants(tree: ast.AST) -> set[str]:

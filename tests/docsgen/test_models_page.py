@@ -131,7 +131,6 @@ def test_check_covers_the_models_page_and_the_limits_include(tmp_path, capsys):
     assert "+++ b/.snippets/text/get-started/rate-limit.md" in out and "+| **Beta** | — | — | 30 | — | — | — |" in out
 
 
-
 def test_a_hand_written_limits_file_is_a_conflict_and_kept(tmp_path, capsys):
     write_stack(tmp_path, stack(model("a", "Alpha")))
     assert run(tmp_path) == 0

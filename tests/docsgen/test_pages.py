@@ -86,7 +86,10 @@ def key(title: str) -> tuple[str]:
 def titles(text: str, section: str) -> list[str]:
     lines = text.splitlines(keepends=True)
     quick = pages._section(lines, 2, pages.QUICKSTART)
-    start, end = pages._section(lines, 3, section, quick[0] + 1, quick[1])
+    assert quick is not None, f"no {pages.QUICKSTART} section"
+    found = pages._section(lines, 3, section, quick[0] + 1, quick[1])
+    assert found is not None, f"no {section} section"
+    start, end = found
     return [e.title for e in pages._entries(lines, start, end)]
 
 
@@ -143,7 +146,7 @@ def test_empty_sections_get_entries_and_lose_them_cleanly():
 
 def test_missing_sections_are_added_at_the_end():
     merged = pages.merge("# Page\n\nProse.", generated("Beta Gen", "beta"), includes("beta"), key)
-    assert merged.startswith("# Page\n\nProse.\n\n## Quickstart snippets\n\n### Python\n\n??? example \"Beta Gen\"")
+    assert merged.startswith('# Page\n\nProse.\n\n## Quickstart snippets\n\n### Python\n\n??? example "Beta Gen"')
     assert titles(merged, "CLI") == ["Beta Gen"]
     only_python = pages.merge("## Quickstart snippets\n\n### Python\n\n## Next\n", {}, set(), key)
     assert only_python == "## Quickstart snippets\n\n### Python\n\n### CLI\n\n## Next\n"

@@ -28,7 +28,11 @@ MISTRAL = {
         "args": ["--model", "mistralai/Mistral-Nemo-Instruct-2407", "--max-model-len", "32K"],
         "gpu_count": 1,
     },
-    "docs": {"max_output_tokens": "4K", "best_for": "Chat | summaries in *many* languages", "limits": {"Free": {"requests_per_minute": 20, "max_output": "2K"}}},
+    "docs": {
+        "max_output_tokens": "4K",
+        "best_for": "Chat | summaries in *many* languages",
+        "limits": {"Free": {"requests_per_minute": 20, "max_output": "2K"}},
+    },
 }
 EMBEDDING = {
     "name": "bge-m3",

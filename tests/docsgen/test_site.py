@@ -55,14 +55,16 @@ def test_models_page_names_each_model_once_in_each_table_alphabetically(built):
     names, comparison, *limits = tables_of(models_html(site_dir))
 
     assert names[0] == ["Model", "Model ID", "Type"]
-    assert names[1:] == [[m.display_name, m.model_id, m.model_type.capitalize()] for m in sorted(FLEET, key=lambda m: ALPHABETICAL.index(m.display_name))]
+    assert names[1:] == [
+        [m.display_name, m.model_id, m.model_type.capitalize()] for m in sorted(FLEET, key=lambda m: ALPHABETICAL.index(m.display_name))
+    ]
     assert comparison[0][:4] == ["Model", "Context length", "Max output", "Tool calling"]
     assert [row[0] for row in comparison[1:]] == ALPHABETICAL
     # The seed's command enables tool calling; the models served under their Hugging Face ID run plain `vllm serve`.
     assert {row[0]: row[3] for row in comparison[1:]} == {m.display_name: "Yes" if m.model_id == m.name else "No" for m in FLEET}
     # The limits include, expanded: one table per tier, one row per model.
     assert len(limits) == len(TIERS)
-    for table, tier in zip(limits, TIERS):
+    for table, tier in zip(limits, TIERS, strict=True):
         assert [row[0] for row in table[1:]] == ALPHABETICAL
         assert {row[3] for row in table[1:]} == {str(tier["default"]["requests_per_minute"])}
 

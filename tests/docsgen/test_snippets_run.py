@@ -69,12 +69,14 @@ class Fleet:
 
     def env(self, api_key: str | None = API_KEY) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in ("API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL")}
-        env.update({
-            "PATH": f"{self.bin_dir}{os.pathsep}{env.get('PATH', os.defpath)}",
-            "SLEEP_LOG": str(self.sleep_log),
-            "NO_PROXY": "127.0.0.1,localhost",
-            "no_proxy": "127.0.0.1,localhost",
-        })
+        env.update(
+            {
+                "PATH": f"{self.bin_dir}{os.pathsep}{env.get('PATH', os.defpath)}",
+                "SLEEP_LOG": str(self.sleep_log),
+                "NO_PROXY": "127.0.0.1,localhost",
+                "no_proxy": "127.0.0.1,localhost",
+            }
+        )
         if api_key is not None:
             env["API_KEY"] = api_key
         return env
@@ -214,8 +216,14 @@ def run_in_terminal(command: list[str], env: dict, cwd: Path, prompt: str, answe
     master, slave = os.openpty()
     try:
         process = subprocess.Popen(
-            command, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
-            start_new_session=True, preexec_fn=_take_terminal,
+            command,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_take_terminal,
         )
     finally:
         os.close(slave)

@@ -54,7 +54,9 @@ def snapshot(path: Path) -> dict[str, bytes]:
 
 def problem_report(*problems: str) -> str:
     count = len(problems)
-    return "\n".join([f"docs: {count} problem{'s' if count != 1 else ''} found; nothing was changed", *[f"  - {p}" for p in problems]]) + "\n"
+    return (
+        "\n".join([f"docs: {count} problem{'s' if count != 1 else ''} found; nothing was changed", *[f"  - {p}" for p in problems]]) + "\n"
+    )
 
 
 def generated(tmp_path: Path, *names: str) -> dict[str, bytes]:
@@ -121,7 +123,9 @@ def test_a_record_entry_of_any_other_form_is_a_problem(tmp_path, capsys, listed)
     assert run(tmp_path) == 1
 
     where = ".snippets/code/get-started/start-building/.model-fleet-generated.json"
-    assert capsys.readouterr().err == problem_report(f"{where}: files[1] {json.dumps(listed)} is not a snippet this generator writes: {FORM}")
+    assert capsys.readouterr().err == problem_report(
+        f"{where}: files[1] {json.dumps(listed)} is not a snippet this generator writes: {FORM}"
+    )
     assert snapshot(tmp_path / "docs") == before
 
 
@@ -400,7 +404,9 @@ def test_a_docs_run_killed_before_any_replace_or_delete_leaves_old_or_new_files_
         project = going_to_b(fleets, tmp_path / f"killed-at-{kill_at}")
         result = subprocess.run(
             [sys.executable, "-c", KILLED_AT_CALL, str(kill_at), "--stack", "dev", "--project-dir", str(project)],
-            cwd=ROOT, capture_output=True, check=False,
+            cwd=ROOT,
+            capture_output=True,
+            check=False,
         )
 
         if kill_at <= steps:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import copy
 import functools
+import itertools
 import json
 import os
 import re
@@ -30,9 +31,10 @@ import subprocess
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from hypothesis import strategies as st
@@ -98,7 +100,7 @@ class Mutation:
 
     kind: str
     scope: str  # "entry", "stack" or "file"
-    apply: Callable[[Any, "Case"], tuple[str, ...]]
+    apply: Callable[[Any, Case], tuple[str, ...]]
     must_reject: bool = True  # False: refusing is fine, but when the stack loads its docs must stay safe
     needs: int = 0  # model entries the valid base must have
 
@@ -127,9 +129,7 @@ class Case:
             lines.append(f"set after validation: {self.slip!r}")
         if self.tamper:
             lines.append(f"docs tree tampered: {self.tamper!r}")
-        stack_yaml = yaml.dump(
-            {f"model-fleet:{k}": v for k, v in self.raw.items()}, Dumper=_PlainDumper, sort_keys=False, width=200
-        )
+        stack_yaml = yaml.dump({f"model-fleet:{k}": v for k, v in self.raw.items()}, Dumper=_PlainDumper, sort_keys=False, width=200)
         lines.append("stack config:\n  " + stack_yaml.rstrip("\n").replace("\n", "\n  "))
         return "\n".join(lines)
 
@@ -200,9 +200,7 @@ display_names = st.one_of(
     .filter(bool),
 )
 platform_names = (
-    st.text(st.characters(categories=["Lu", "Ll", "Nd"], include_characters=" .-_"), min_size=1, max_size=24)
-    .map(str.strip)
-    .filter(bool)
+    st.text(st.characters(categories=["Lu", "Ll", "Nd"], include_characters=" .-_"), min_size=1, max_size=24).map(str.strip).filter(bool)
 )
 descriptions = st.one_of(st.text(max_size=40), st.sampled_from(PAYLOADS))
 QUANTITY_VALUES = {
@@ -336,7 +334,7 @@ def valid_cases(draw, min_models: int = 0, max_models: int = 3, mixed_case_hosts
     model_names = draw(st.lists(names, min_size=count, max_size=count, unique=True))
     titles = draw(st.lists(display_names, min_size=count, max_size=count, unique_by=str.casefold))
     entries, model_ids = [], {}
-    for name, title in zip(model_names, titles):
+    for name, title in zip(model_names, titles, strict=True):
         raw_entry, model_ids[name] = draw(model_entries(name, title, inventory))
         entries.append(raw_entry)
     return Case(stack(models=entries, **sections), model_ids, via_file=via_file)
@@ -386,7 +384,12 @@ COUNTS = [
     "requirements.gpu.max_gpus",
 ]
 QUANTITIES = list(QUANTITY_VALUES)
-DEFAULTS = {"namespace": "jan-models", "docs.api_base_url": DEFAULT_BASE_URL, "docs.platform_name": "model-fleet", "monitoring.scrape_interval": "30s"}
+DEFAULTS = {
+    "namespace": "jan-models",
+    "docs.api_base_url": DEFAULT_BASE_URL,
+    "docs.platform_name": "model-fleet",
+    "monitoring.scrape_interval": "30s",
+}
 
 # Issue 8.2: a trailing newline passed `re.match(...$)`.
 setting(
@@ -434,7 +437,9 @@ def _display_name_control(draw, case: Case) -> tuple[str, ...]:
 
 
 setting("display name empty or not a string", [("display_name", v) for v in ["", " ", "\u00a0", 5, ["x"], None]])
-setting("display name with a double quote", [("display_name", lambda t: t + ' "x"'), ("display_name", lambda t: '"' + t)], must_reject=False)
+setting(
+    "display name with a double quote", [("display_name", lambda t: t + ' "x"'), ("display_name", lambda t: '"' + t)], must_reject=False
+)
 
 
 @mutation("display name used twice", needs=2)
@@ -529,9 +534,13 @@ def _other_port(draw, case: Case) -> tuple[str, ...]:
     else:
         config["args"] = [*config["args"], draw(st.sampled_from(["--port=80", "--port=8080"]))]
     return ("deployment_config.args",)
+
+
 # Issue 8.8: values that pass validation but fail at apply.
 setting("quantity zero or negative", _each(QUANTITIES, ["0", "-1", "-500m", "0Gi", "-16Gi", "0.0"]))
-setting("quantity that is not a finite number", _each(QUANTITIES + ["requirements.gpu.min_vram"], ["inf", "Infinity", "NaN", "nan", "-inf"]))
+setting(
+    "quantity that is not a finite number", _each(QUANTITIES + ["requirements.gpu.min_vram"], ["inf", "Infinity", "NaN", "nan", "-inf"])
+)
 setting(
     "not a Kubernetes quantity",
     _each(QUANTITIES + ["requirements.gpu.min_vram"], ["2 Gi", "16GB", "", " 2", "2Gi "]) + [("requirements.gpu.min_vram", "-24Gi")],
@@ -541,7 +550,10 @@ setting("absurdly large count", _each(COUNTS, [10**7, 2**31, 2**63, 10**30]))
 setting("negative, fractional or non-numeric count", _each(COUNTS, [-1, 1.5, "many", [1]]))
 setting(
     "target_value not a finite number above 0",
-    [("deployment_config.autoscaling_config.target_value", v) for v in ["inf", "Infinity", "-inf", "1e400", "nan", "0", "-1", "", "forty", 40]],
+    [
+        ("deployment_config.autoscaling_config.target_value", v)
+        for v in ["inf", "Infinity", "-inf", "1e400", "nan", "0", "-1", "", "forty", 40]
+    ],
 )
 setting(
     "scale_down_delay not a duration",
@@ -719,7 +731,10 @@ def _url_then_code(draw, case: Case) -> tuple[str, ...]:
 
 setting(
     "api_base_url with a query, fragment or credentials",
-    [("docs.api_base_url", v) for v in ["https://a.com/v1?x=1&y=2", "https://a.com/v1?x=1", "https://a.com/v1#frag", "https://u:p@a.com/v1"]],
+    [
+        ("docs.api_base_url", v)
+        for v in ["https://a.com/v1?x=1&y=2", "https://a.com/v1?x=1", "https://a.com/v1#frag", "https://u:p@a.com/v1"]
+    ],
     scope="stack",
     must_reject=False,
 )
@@ -983,7 +998,11 @@ def _expected_files(spec) -> dict[str, list[tuple[Path, str, str]]]:
 
 
 SAFE_PATH = re.compile(r"[A-Za-z0-9._/-]+")
-SENTINELS = {"outside/victim.txt": b"another team's file\n", "docs/index.md": b"# Hand-written home page\n", "docs/.snippets/keep.md": b"hand-written\n"}
+SENTINELS = {
+    "outside/victim.txt": b"another team's file\n",
+    "docs/index.md": b"# Hand-written home page\n",
+    "docs/.snippets/keep.md": b"hand-written\n",
+}
 
 
 def _docs_run(spec, root: Path) -> tuple[list, list]:
@@ -1020,7 +1039,9 @@ def _check_docs(case: Case, spec, tmp: Path, result: Result) -> None:
         _check_pages(root, expected, result)
         changed, deleted = _docs_run(spec, root)
         if changed or deleted:
-            result.add("unsafe", "a second docs run changed files", f"changed {[str(p) for p in changed]}, deleted {[str(p) for p in deleted]}")
+            result.add(
+                "unsafe", "a second docs run changed files", f"changed {[str(p) for p in changed]}, deleted {[str(p) for p in deleted]}"
+            )
     for model in spec.models:
         model_id = case.model_ids[model.name]
         for path, page, language in expected[model.name]:
@@ -1079,7 +1100,9 @@ def _check_snippet(path: Path, page: str, language: str, model_type: str, model_
 
 
 @functools.lru_cache(maxsize=4096)
-def _snippet_findings(content: bytes, name: str, page: str, language: str, model_type: str, model_id: str, base: str) -> tuple[Finding, ...]:
+def _snippet_findings(
+    content: bytes, name: str, page: str, language: str, model_type: str, model_id: str, base: str
+) -> tuple[Finding, ...]:
     """Compile or `bash -n` a snippet, then run it with recorders in a folder of its own.
 
     A pure function of the snippet's text and what it must do, so it is cached: shrinking and a
@@ -1153,7 +1176,7 @@ def _check_bash(path: Path, cwd: Path, page: str, model_type: str, model_id: str
 
 
 def _json_model(args: list[str]) -> Any:
-    for flag, value in zip(args, args[1:]):
+    for flag, value in itertools.pairwise(args):
         if flag in ("-d", "--data", "--data-raw", "--data-binary", "--json"):
             try:
                 return json.loads(value).get("model")
@@ -1324,6 +1347,7 @@ def _curl_calls(log: Path) -> list[list[str]]:
 
 def _check_tampered_record(case: Case, spec, root: Path, tmp: Path, result: Result) -> None:
     """After a clean run, the record of generated files is edited; the next run may only touch generated snippets."""
+    assert case.tamper is not None  # only tampered cases come here
     kind, tampering = case.tamper
     if kind == "record-escape":
         record = json.loads((root / RECORD).read_text(encoding="utf-8"))
