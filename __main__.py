@@ -7,7 +7,7 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import collector, config, manifest_files
+from components import collector, config, manifest_files, pulumi_config, secret_values, stack_files
 from components.manifests import namespace as namespace_manifest
 from components.model_deployment import ModelDeployment
 from components.problems import ConfigError
@@ -21,8 +21,8 @@ def load() -> config.LoadedStack:
     try:
         # The engine hands over decrypted values, project config already merged; the files
         # themselves tell whether a token was written in clear and where the catalog comes from.
-        files = config.read_stack(PROJECT_DIR, pulumi.get_stack(), required=False)
-        raw = config.mark_secrets(config.raw_from_pulumi(), config.model_fleet_section(files.stack_config))
+        files = stack_files.read_stack(PROJECT_DIR, pulumi.get_stack(), required=False)
+        raw = secret_values.mark_secrets(pulumi_config.raw_from_pulumi(), stack_files.model_fleet_section(files.stack_config))
         return config.load(raw, source=files.source, extra_problems=files.token_problems, catalog_source=files.catalog_source)
     except ConfigError as err:
         # RunError ends the program with this message alone, without a Python traceback.

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from components import catalog, config, manifest_files, model_listing, preflight, promote, stack_diff
+from components import catalog, config, field_problems, manifest_files, model_listing, preflight, promote, stack_diff, stack_files
 from components.problems import ConfigError, did_you_mean
 
 
@@ -67,14 +67,14 @@ def models(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
 
 def explain(args: argparse.Namespace) -> int:
     """One served model's merged entry, each value with the file (and catalog entry) it came from."""
-    files, resolution = config.resolve_stack(args.project_dir, args.stack)
+    files, resolution = stack_files.resolve_stack(args.project_dir, args.stack)
     items = resolution.served()
     item = items.get(args.explain)
     if item is None:
         print(f"{files.source} serves no model named {args.explain!r}{did_you_mean(args.explain, list(items))}", file=sys.stderr)
         return 1
     rows = [(path, stack_diff.shown(value), source) for path, value, source in catalog.explained(item, resolution.catalog_file)]
-    label = config.entry_label(item.index, item.entry, item.catalog)
+    label = field_problems.entry_label(item.index, item.entry, item.catalog)
     if args.json:
         document = {"name": args.explain, "stack_file": files.source, "item": label, "catalog": item.catalog}
         document |= {"values": [{"key": p, "value": v, "from": s} for p, v, s in rows], "removed": item.removed}

@@ -14,6 +14,16 @@ _DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 
+# The labels every object of a model carries (manifests/labels.py gives their values). The AIBrix
+# gateway routes by the model name label; selectors read it and the managed label.
+MODEL_NAME_LABEL = "model.aibrix.ai/name"
+MODEL_PORT_LABEL = "model.aibrix.ai/port"
+MODEL_ENGINE_LABEL = "model.aibrix.ai/engine"
+MANAGED_LABEL = "jan-server.menlo.ai/managed"
+APP_LABELS = tuple(f"app.kubernetes.io/{key}" for key in ("name", "instance", "component", "part-of", "managed-by"))
+# Other labels (the ServiceMonitor's) may not override these.
+OWN_LABEL_KEYS = frozenset({MODEL_NAME_LABEL, MODEL_PORT_LABEL, MODEL_ENGINE_LABEL, MANAGED_LABEL, *APP_LABELS})
+
 DNS1123_LABEL_RULE = (
     "a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
 )

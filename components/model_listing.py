@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from components.details import deployment_status, served_model_id
-from components.manifests.labels import MODEL_NAME_LABEL
+from components.k8s_names import MODEL_NAME_LABEL
 from components.preflight import PreflightError, api_client
 from components.spec import StackSpec
 

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
+
+# A real Hugging Face access token: `hf_` followed by a long random string.
+HF_TOKEN_PATTERN = re.compile(r"hf_[A-Za-z0-9]{30,}")
+
+
+def redacted(text: str) -> str:
+    """`text` with any Hugging Face token in it replaced: a report says where a token is, never what."""
+    return HF_TOKEN_PATTERN.sub("[a Hugging Face token]", text)
 
 
 def did_you_mean(word: str, known: list[str], prefix: str = "") -> str:
@@ -43,5 +52,10 @@ class ConfigError(Exception):
     def report(self) -> str:
         count = len(self.problems)
         lines = [f"{self.source}: {count} problem{'s' if count != 1 else ''} found; nothing was changed"]
-        lines += [f"  - {problem}" for problem in self.problems]
+        lines += [f"  - {redacted(str(problem))}" for problem in self.problems]
         return "\n".join(lines)
+
+
+class UnreadableFile(ConfigError):
+    """A file of the stack that is missing or cannot be read (permissions, I/O): reported as the
+    config's problems are, but it is the file, not what it says, that is wrong."""

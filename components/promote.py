@@ -19,7 +19,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from components import atomic_files, catalog, config
+from components import atomic_files, catalog, spec, stack_files
 from components.problems import ConfigError, Problem, did_you_mean
 from components.stack_diff import effective_entries
 
@@ -36,7 +36,7 @@ KEPT = (
     "deployment_config.hugging_face_token",
     "docs",
 )
-MODELS_KEY = f"{config.NAMESPACE}:models"
+MODELS_KEY = f"{spec.NAMESPACE}:models"
 
 
 def _round_trip() -> YAML:
@@ -143,8 +143,8 @@ def _secret_problems(name: str, wanted: dict[str, Any], from_file: str, to_file:
 
 def promoted(project_dir: Path, from_stack: str, to_stack: str, names: list[str]) -> tuple[Path, str, str]:
     """(stack file of B, its text now, its text promoted)."""
-    from_files, from_resolution = config.resolve_stack(project_dir, from_stack, reveal=False)
-    to_files, to_resolution = config.resolve_stack(project_dir, to_stack, reveal=False)
+    from_files, from_resolution = stack_files.resolve_stack(project_dir, from_stack, reveal=False)
+    to_files, to_resolution = stack_files.resolve_stack(project_dir, to_stack, reveal=False)
     by_name, to_items = from_resolution.served(), to_resolution.served()
     served = effective_entries(from_resolution)
     to_entries = effective_entries(to_resolution)
@@ -152,7 +152,7 @@ def promoted(project_dir: Path, from_stack: str, to_stack: str, names: list[str]
     for name in names:
         if name not in served:
             problems.append(Problem("--model", f"{from_files.source} serves no model named {name!r}{did_you_mean(name, list(served))}"))
-    path = config.stack_file(project_dir, to_stack)
+    path = stack_files.stack_file(project_dir, to_stack)
     text = path.read_text(encoding="utf-8")
     yaml = _round_trip()
     document = yaml.load(text)

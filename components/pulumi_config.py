@@ -2,7 +2,7 @@
 
 `pulumi config --json --show-secrets` prints each key as `{"value": ..., "objectValue": ...,
 "secret": ...}`; `raw_from_cli_json` turns that into the `model-fleet` mapping that
-`config.raw_from_pulumi` builds from the config the engine hands a running program.
+`raw_from_pulumi` builds from the config the engine hands a running program.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.config import NAMESPACE
+from components.spec import NAMESPACE
 
 
 def raw_from_cli_json(document: dict[str, Any]) -> dict[str, Any]:
@@ -28,4 +28,20 @@ def raw_from_cli_json(document: dict[str, Any]) -> dict[str, Any]:
                 raw[key[len(prefix) :]] = item["value"]
         else:
             raise ValueError(f"{key} is a secret without its value: run `pulumi config --json --show-secrets`")
+    return raw
+
+
+def raw_from_pulumi() -> dict[str, Any]:
+    """The `model-fleet:*` config the engine gave this program, secrets already decrypted."""
+    from pulumi.runtime import config as runtime_config
+
+    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    raw: dict[str, Any] = {}
+    for key, value in merged.items():
+        if not key.startswith(NAMESPACE + ":"):
+            continue
+        try:
+            raw[key[len(NAMESPACE) + 1 :]] = json.loads(value) if isinstance(value, str) else value
+        except json.JSONDecodeError:
+            raw[key[len(NAMESPACE) + 1 :]] = value
     return raw

@@ -51,7 +51,11 @@ MAX_GPUS_PER_REPLICA = 64
 MAX_REPLICAS = 1000
 MAX_SECONDS = 86400
 
+# The namespace of this program's keys in stack config: `model-fleet:models`, ...
+NAMESPACE = "model-fleet"
 SERVING_PORT = 8000
+# The variables vLLM (huggingface_hub) reads the Hugging Face token from; hugging_face_token sets both.
+TOKEN_ENV_NAMES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 AIBRIX_CRD = "podautoscalers.autoscaling.aibrix.ai"
 SERVICE_MONITOR_CRD = "servicemonitors.monitoring.coreos.com"
 GPU_OPERATOR_CRD = "clusterpolicies.nvidia.com"

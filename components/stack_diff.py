@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from components import catalog, config
+from components import catalog, stack_files
 
 UNSET = "(unset)"
 
@@ -89,7 +89,7 @@ def as_json(diffs: list[ModelDiff], from_stack: str, to_stack: str) -> dict:
 
 def command(args: argparse.Namespace) -> int:
     """Raises ConfigError when either stack cannot be resolved; the caller reports it."""
-    old, new = (effective_entries(config.resolve_stack(args.project_dir, s)[1]) for s in (args.from_stack, args.to_stack))
+    old, new = (effective_entries(stack_files.resolve_stack(args.project_dir, s)[1]) for s in (args.from_stack, args.to_stack))
     diffs = compare(old, new, args.from_stack, args.to_stack)
     if args.json:
         print(json.dumps(as_json(diffs, args.from_stack, args.to_stack), indent=2))

@@ -100,7 +100,9 @@ def test_unreadable_stack_file_is_a_report_not_a_traceback(project):
     (project / "Pulumi.dev.yaml").write_text("config:\n  model-fleet:models: [\n")
 
     monitors: list = []
-    with pytest.raises(pulumi.RunError, match=r"Pulumi.dev.yaml: 1 problem found; nothing was changed\n  - not valid YAML"):
+    with pytest.raises(
+        pulumi.RunError, match=r"Pulumi.dev.yaml: 1 problem found; nothing was changed\n  - line \d+, column \d+: not valid YAML: "
+    ):
         run_program(project, monitors=monitors, values=values)
     assert monitors[0].registered == []
 

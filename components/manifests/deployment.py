@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 
 from components.manifests.labels import env_secret_name, metadata, pvc_name, secret_name, selector
-from components.spec import SERVING_PORT, ModelEntry
+from components.spec import SERVING_PORT, TOKEN_ENV_NAMES, ModelEntry
 
 HEALTH_PATH = "/health"
 HF_CACHE_PATH = "/root/.cache/huggingface"
-TOKEN_ENV_NAMES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 STARTUP_PROBE_PERIOD = 10
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from components import k8s_names
+from components.k8s_names import MANAGED_LABEL, MODEL_ENGINE_LABEL, MODEL_NAME_LABEL, MODEL_PORT_LABEL
 from components.spec import SERVING_PORT, ModelEntry
 
-MODEL_NAME_LABEL = "model.aibrix.ai/name"
-MODEL_PORT_LABEL = "model.aibrix.ai/port"
-MANAGED_LABEL = "jan-server.menlo.ai/managed"
+__all__ = ["MODEL_NAME_LABEL", "labels", "metadata", "pvc_name", "secret_name", "env_secret_name", "selector"]
 
 
 def pvc_name(entry: ModelEntry) -> str:
@@ -40,17 +39,9 @@ def _labels_of(name: str) -> dict[str, str]:
         **_selector_of(name),
         MODEL_PORT_LABEL: str(SERVING_PORT),
         # AIBrix reads the engine to pick the metric names it scrapes.
-        "model.aibrix.ai/engine": "vllm",
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/instance": name,
-        "app.kubernetes.io/component": "inference-server",
-        "app.kubernetes.io/part-of": "model-fleet",
-        "app.kubernetes.io/managed-by": "pulumi",
+        MODEL_ENGINE_LABEL: "vllm",
+        **dict(zip(k8s_names.APP_LABELS, (name, name, "inference-server", "model-fleet", "pulumi"), strict=True)),
     }
-
-
-# Every label a model's objects carry; other labels (the ServiceMonitor's) may not override them.
-OWN_LABEL_KEYS = frozenset(_labels_of("model"))
 
 
 def metadata(entry: ModelEntry, namespace: str, name: str | None = None, **extra: dict[str, str]) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from components import config, pulumi_config
+from components import config, pulumi_config, secret_values, stack_files
 from tests.cli.conftest import PASSPHRASE, TOKEN, TOKEN_PATH, cli_environment, python_m, runner, stack_value
 
 pytestmark = pytest.mark.cli
@@ -38,10 +38,10 @@ def every_file_text(root: Path) -> str:
 
 def load_like_the_program(project: Path, cli_json: str) -> config.LoadedStack:
     """What __main__.load does with the engine's config, fed with the CLI's printout instead."""
-    files = config.read_stack(project, "dev")
+    files = stack_files.read_stack(project, "dev")
     raw = pulumi_config.raw_from_cli_json(json.loads(cli_json))
     return config.load(
-        config.mark_secrets(raw, config.model_fleet_section(files.stack_config)),
+        secret_values.mark_secrets(raw, stack_files.model_fleet_section(files.stack_config)),
         source=files.source,
         extra_problems=files.token_problems,
         catalog_source=files.catalog_source,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from components import catalog, config
+from components import catalog, config, secret_values, stack_files
 from components.problems import ConfigError
 from harness.factories import catalog_entry, entry, stack, write_project, write_stack
 
@@ -146,9 +146,9 @@ def test_a_secret_override_in_a_catalog_item_stays_a_secret_after_the_merge(tmp_
     written = {"catalog": "qwen3-coder-30b", "deployment_config": {"hugging_face_token": {"secure": "v1:ciphertext"}}}
     project = project_with(tmp_path, written)
     decrypted = {"catalog": "qwen3-coder-30b", "deployment_config": {"hugging_face_token": "hf_clear"}}
-    file_section = config.model_fleet_section(config.read_stack(project, "dev").stack_config)
+    file_section = stack_files.model_fleet_section(stack_files.read_stack(project, "dev").stack_config)
 
-    raw = config.mark_secrets({**stack(decrypted), "catalog": {"qwen3-coder-30b": catalog_entry()}}, file_section)
+    raw = secret_values.mark_secrets({**stack(decrypted), "catalog": {"qwen3-coder-30b": catalog_entry()}}, file_section)
     token = config.load(raw, source="Pulumi.dev.yaml").spec.models[0].deployment_config.hugging_face_token
 
     assert isinstance(token, SecretStr) and token.get_secret_value() == "hf_clear"

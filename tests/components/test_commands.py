@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from components import config, reference
+from components import config, reference, stack_files
 from components.__main__ import main as cli
 from harness.factories import entry, stack, write_stack
 
@@ -71,9 +71,9 @@ def test_models_lists_the_stacks_models(tmp_path, capsys):
 @pytest.mark.unit
 @pytest.mark.parametrize("name", ["dev", "staging", "prod"])
 def test_committed_stack_files_are_valid(name):
-    files = config.read_stack(ROOT, name)
+    files = stack_files.read_stack(ROOT, name)
     assert files.token_problems == []
-    parsed = config._parse(config.model_fleet_section(files.config), files.catalog_source, files.source)
+    parsed = config._parse(stack_files.model_fleet_section(files.config), files.catalog_source, files.source)
     assert parsed.problems == []
     assert len(parsed.spec.models) >= 2
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from components import config
+from components import config, pulumi_config, secret_values
 from components.problems import ConfigError
 from harness.factories import DELETE, SEED_REQUEST, entry, gpu_entry, stack, write_stack
 
@@ -285,7 +285,7 @@ def test_values_the_stack_file_encrypts_stay_secrets_in_the_engines_decrypted_co
     }
     decrypted = {"models": [{"deployment_config": {"extra_env": [{"name": "K", "value": "clear"}, {"name": "P", "value": "p"}]}}]}
 
-    marked = config.mark_secrets(decrypted, written)
+    marked = secret_values.mark_secrets(decrypted, written)
 
     key, plain = marked["models"][0]["deployment_config"]["extra_env"]
     assert isinstance(key["value"], SecretStr) and key["value"].get_secret_value() == "clear"
@@ -309,7 +309,7 @@ def test_engine_config_is_read_from_the_pulumi_runtime(monkeypatch):
     monkeypatch.setattr(runtime_config, "CONFIG", runtime_config.CONFIG)
     runtime_config.set_all_config(values)
     try:
-        result = config.raw_from_pulumi()
+        result = pulumi_config.raw_from_pulumi()
     finally:
         runtime_config.set_all_config({})
 

@@ -79,7 +79,7 @@ def test_second_run_rewrites_nothing_and_a_removed_model_loses_only_its_files(pr
 
 
 def test_no_rendered_file_holds_a_secret_value_in_any_encoding(tmp_path):
-    # As the program sees its config under the engine: decrypted, marked secret (config.mark_secrets).
+    # As the program sees its config under the engine: decrypted, marked secret (secret_values.mark_secrets).
     secret_entry = entry(
         **{
             "deployment_config.hugging_face_token": SecretStr(TOKEN),

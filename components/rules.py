@@ -1,0 +1,214 @@
+"""The rules across fields of one entry and across the entries of a stack, in the deployment API's
+words where it has them. Each rule is a function of a few lines that reads the parts of an entry
+it needs; a part is None when it is itself invalid, and the rule then does not run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from components import docs_facts, vllm_args
+from components.field_problems import quoted, shown
+from components.k8s_names import OWN_LABEL_KEYS
+from components.problems import Findings, Problem
+from components.spec import (
+    MODEL_ID,
+    SERVING_PORT,
+    TOKEN_ENV_NAMES,
+    DeploymentConfig,
+    ModelDocs,
+    ModelEntry,
+    MonitoringConfig,
+    Requirements,
+)
+
+# What a rule finds: ("problem" | "warning", field path in the entry, message).
+Finding = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class EntryParts:
+    """The valid parts of one entry: `name` is None when the name is invalid, and so on."""
+
+    name: str | None
+    huggingface_id: str | None
+    requirements: Requirements | None
+    config: DeploymentConfig
+    docs: ModelDocs | None
+    cmdline: vllm_args.VllmCommandLine | None  # None when the command line cannot be read
+
+
+def served_name_matches(parts: EntryParts) -> Iterator[Finding]:
+    """AIBrix's autoscaler and gateway find a model by its served name, which must be its name."""
+    served = parts.cmdline.served_model_name if parts.cmdline else None
+    if parts.name is None or parts.cmdline is None:
+        return
+    if served is None and parts.config.enable_autoscaling:
+        yield (
+            "problem",
+            "deployment_config.args",
+            "--served-model-name parameter not found in args. For Aibrix autoscaling compatibility, "
+            f"please add '--served-model-name {parts.name}' to your vLLM command",
+        )
+    elif served is not None and served != parts.name:
+        yield (
+            "problem",
+            "deployment_config.args",
+            f"--served-model-name {quoted(served)} must match model name '{parts.name}' (required by Aibrix for autoscaling)",
+        )
+
+
+def port_is_the_serving_port(parts: EntryParts) -> Iterator[Finding]:
+    port = parts.cmdline.port if parts.cmdline else None
+    if port is not None and port != str(SERVING_PORT):
+        yield (
+            "problem",
+            "deployment_config.args",
+            f"vLLM --port {shown(port)} must be {SERVING_PORT}: the Service, probes and autoscaler use port {SERVING_PORT}",
+        )
+
+
+def model_id_is_routable(parts: EntryParts) -> Iterator[Finding]:
+    """The ID clients call the model by must be one a label can carry, or the gateway cannot route it."""
+    cmdline = parts.cmdline
+    if cmdline is None:
+        return
+    served = cmdline.served_model_name
+    model_id = cmdline.model_id(parts.huggingface_id) if parts.huggingface_id is not None else served or cmdline.model
+    if model_id is not None and not MODEL_ID.fullmatch(model_id):
+        yield "problem", "deployment_config.args", f"model ID {model_id!r} may hold only letters, digits and . _ : / -"
+    elif model_id is not None and parts.name is not None and served is None and not parts.config.enable_autoscaling:
+        why = ", and a label cannot hold '/'" if "/" in model_id else ""
+        yield (
+            "warning",
+            "deployment_config.args",
+            f"no --served-model-name: clients must call the model by {model_id!r}, which the AIBrix gateway "
+            f"cannot route (it routes by the label model.aibrix.ai/name '{parts.name}'{why}); "
+            f"add '--served-model-name {parts.name}' to your vLLM command",
+        )
+
+
+def docs_agree_with_the_command_line(parts: EntryParts) -> Iterator[Finding]:
+    if parts.cmdline is not None:
+        for field_path, message in docs_facts.contradictions(parts.docs or ModelDocs(), parts.cmdline):
+            yield "problem", field_path, message
+
+
+def gpu_count_within_requirements(parts: EntryParts) -> Iterator[Finding]:
+    gpu = parts.requirements.gpu if parts.requirements is not None else None
+    count = parts.config.gpu_count
+    if gpu is not None and not gpu.min_gpus <= count <= gpu.upper:
+        yield (
+            "problem",
+            "deployment_config.gpu_count",
+            f"gpu_count {count} is outside requirements.gpu min_gpus..max_gpus ({gpu.min_gpus}..{gpu.upper})",
+        )
+
+
+def extra_env_set_once(parts: EntryParts) -> Iterator[Finding]:
+    """Each variable once, and not one that `hugging_face_token` sets already."""
+    seen: set[str] = set()
+    for i, env in enumerate(parts.config.extra_env):
+        if env.name in seen:
+            yield "problem", f"deployment_config.extra_env[{i}].name", f"'{env.name}' is set twice"
+        seen.add(env.name)
+        if parts.config.hugging_face_token is not None and env.name in TOKEN_ENV_NAMES:
+            yield "problem", f"deployment_config.extra_env[{i}].name", f"'{env.name}' is set from hugging_face_token already"
+
+
+def cache_claim_fits_the_replicas(parts: EntryParts) -> Iterator[Finding]:
+    """A claim one pod (or one node) may mount cannot serve a model that runs more replicas."""
+    config = parts.config
+    most = config.most_replicas
+    if not config.enable_pvc or not (config.enable_autoscaling or most > 1):
+        return
+    scale = f"up to {most} replicas" if config.enable_autoscaling else f"{most} replicas"
+    if config.pvc_access_mode == "ReadWriteOncePod":
+        yield (
+            "problem",
+            "deployment_config.pvc_access_mode",
+            f"ReadWriteOncePod lets one pod mount the cache claim but this model runs {scale}; "
+            "use ReadWriteMany, or one replica without autoscaling",
+        )
+    elif config.pvc_access_mode == "ReadWriteOnce":
+        yield (
+            "warning",
+            "deployment_config.pvc_access_mode",
+            f"ReadWriteOnce: of the {scale}, pods scheduled on another node than the first cannot mount the "
+            "cache claim and stay Pending; use ReadWriteMany to scale across nodes",
+        )
+
+
+ENTRY_RULES: tuple[Callable[[EntryParts], Iterator[Finding]], ...] = (
+    served_name_matches,
+    port_is_the_serving_port,
+    model_id_is_routable,
+    docs_agree_with_the_command_line,
+    gpu_count_within_requirements,
+    extra_env_set_once,
+    cache_claim_fits_the_replicas,
+)
+
+
+def entry_findings(
+    name: str | None,
+    huggingface_id: str | None,
+    requirements: Requirements | None,
+    config: DeploymentConfig | None,
+    label: str,
+    docs: ModelDocs | None,
+) -> Findings:
+    """Every entry rule over the parts of one entry that are valid; `label` heads each line."""
+    found = Findings()
+    if config is None:
+        return found
+    try:
+        cmdline = vllm_args.parse(config.command, config.args)
+    except vllm_args.VllmArgsError as err:
+        found.problems.append(Problem(f"{label} deployment_config.args", str(err)))
+        cmdline = None
+    parts = EntryParts(name, huggingface_id, requirements, config, docs, cmdline)
+    for rule in ENTRY_RULES:
+        for level, field_path, message in rule(parts):
+            if level == "problem":
+                found.problems.append(Problem(f"{label} {field_path}", message))
+            else:
+                found.warnings.append(f"{label} {field_path}: {message}")
+    return found
+
+
+# --- rules across the entries of a stack ---------------------------------------------------
+
+
+def unknown_tiers(models: list[ModelEntry], labels: list[str], tiers: list) -> list[Problem]:
+    """A model's docs may name only the limit tiers the stack's docs section defines."""
+    return [
+        Problem(f"{label} {where}", message)
+        for entry, label in zip(models, labels, strict=True)
+        for where, message in docs_facts.unknown_tiers(entry.docs, tiers)
+    ]
+
+
+def repeated(models: list[ModelEntry], labels: list[str], field_name: str, key_of: Callable[[ModelEntry], object]) -> list[Problem]:
+    """A problem for each entry whose `key_of` value an earlier entry already has."""
+    problems: list[Problem] = []
+    first_label: dict[object, str] = {}
+    for entry, label in zip(models, labels, strict=True):
+        key = key_of(entry)
+        if key in first_label:
+            value = getattr(entry, field_name)
+            problems.append(Problem(f"{label} {field_name}", f"'{value}' is already used by {first_label[key]}"))
+        first_label.setdefault(key, label)
+    return problems
+
+
+def service_monitor_labels_are_not_ours(monitoring: MonitoringConfig | None) -> list[Problem]:
+    """The ServiceMonitor's own labels may not override the labels every object of a model carries."""
+    return [
+        Problem(
+            "monitoring.service_monitor_labels",
+            f"'{key}' is a label model-fleet sets on every object of a model (selectors and the gateway read it); remove it",
+        )
+        for key in sorted(set(monitoring.service_monitor_labels) & OWN_LABEL_KEYS if monitoring else ())
+    ]
