@@ -126,8 +126,10 @@ class _Builder:
         self.expanded = 0
         self.stack: list[_Frame] = []
 
-    def fail(self, mark: Any, message: str) -> StrictYAMLError:
-        return StrictYAMLError(self.source, mark.line + 1 if mark else None, mark.column + 1 if mark else None, message, self.path())
+    def fail(self, mark: Any, message: str, *more: str | int) -> StrictYAMLError:
+        """The error at `mark`, at the path of the node being read (and `more` below it)."""
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        return StrictYAMLError(self.source, line, column, message, self.path() + more)
 
     def path(self) -> tuple[str | int, ...]:
         """Where the node being read sits: each open mapping's key, each open sequence's index."""
@@ -205,7 +207,7 @@ class _Builder:
             if key is _MERGE_KEY:
                 frame.merges.append((value, frame.key_mark))
             elif key in frame.explicit:
-                raise self.fail(frame.key_mark, f"key '{key}' is written twice in this mapping; keep one")
+                raise self.fail(frame.key_mark, "the key is written twice in its mapping; keep one", key)
             else:
                 frame.explicit.add(key)
                 frame.value[key] = value

@@ -72,7 +72,7 @@ def huge(text: str) -> str:
 
 
 ATTACKS = {
-    "duplicate-key": (duplicate_key, "models[0] deployment_config: key 'gpu_count' is written twice in this mapping; keep one"),
+    "duplicate-key": (duplicate_key, "models[0] deployment_config.gpu_count: the key is written twice in its mapping; keep one"),
     "billion-laughs": (billion_laughs, "x-laughs.a"),
     "deep-nesting": (deep, "x-deep"),
     "date": (a_date, "models[0] deployment_config.gpu_count: '2026-12-01' is a date or time to YAML, not text; quote it"),

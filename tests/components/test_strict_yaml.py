@@ -45,7 +45,8 @@ def test_an_empty_or_comment_only_document_is_none_and_a_bom_is_read_past():
 
 def test_a_key_written_twice_is_refused_at_the_second():
     err = refused("config:\n  model-fleet:namespace: a\n  model-fleet:namespace: b\n")
-    assert str(err) == "Pulumi.dev.yaml:3:3: key 'model-fleet:namespace' is written twice in this mapping; keep one"
+    assert str(err) == "Pulumi.dev.yaml:3:3: the key is written twice in its mapping; keep one"
+    assert err.path == ("config", "model-fleet:namespace")
     assert (err.source, err.line, err.column) == ("Pulumi.dev.yaml", 3, 3)
 
 
@@ -140,4 +141,4 @@ def test_an_error_says_which_keys_lead_to_the_node_at_fault():
     err = refused(text)
     assert err.path == ("config", "model-fleet:models", 1, "deployment_config", "gpu_count")
     assert (err.line, err.column) == (5, 38)
-    assert refused("a:\n  b: 1\n  b: 2\n").path == ("a",)
+    assert refused("a:\n  b: 1\n  b: 2\n").path == ("a", "b")

@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 from components import config
 from components.problems import ConfigError
 from docsgen import writer
-from harness.factories import DELETE, INVENTORY, entry, set_path, stack, write_stack
+from harness.factories import DELETE, INVENTORY, entry, set_path, stack
 
 # Every injection payload tries to create this file in the snippet's working directory.
 PWNED = "fuzz-pwned"
@@ -772,6 +772,121 @@ setting(
 )
 
 
+# --- YAML-level attacks (issue 20.1): what only a file can hold -------------------------------
+
+
+class Tagged:
+    """A scalar written with a tag (`!!binary ...`, `!custom ...`)."""
+
+    def __init__(self, tag: str, text: str) -> None:
+        self.tag, self.text = tag, text
+
+
+class Twice(dict):
+    """A mapping written with one of its keys twice."""
+
+    def __init__(self, items: dict, key: str) -> None:
+        super().__init__(items)
+        self.key = key
+
+    def __deepcopy__(self, memo: dict) -> Twice:
+        return Twice(copy.deepcopy(dict(self), memo), self.key)
+
+
+class _AttackDumper(yaml.SafeDumper):
+    """The stack file as SafeDumper writes it, plus what the attacks need; shared objects become
+    anchors and aliases, as they do in safe_dump."""
+
+
+for _dumper in (_AttackDumper, _PlainDumper):
+    _dumper.add_representer(Tagged, lambda d, v: d.represent_scalar(v.tag, v.text))
+    _dumper.add_representer(
+        Twice,
+        lambda d, v: yaml.MappingNode(
+            "tag:yaml.org,2002:map",
+            [(d.represent_data(k), d.represent_data(x)) for k, x in [*v.items(), (v.key, v[v.key])]],
+        ),
+    )
+
+
+def _write_attack(project: Path, raw: dict) -> Path:
+    path = project / "Pulumi.dev.yaml"
+    config = {f"model-fleet:{key}": value for key, value in raw.items()}
+    path.write_text(yaml.dump({"config": config}, Dumper=_AttackDumper, sort_keys=False))
+    return path
+
+
+YAML_FIELDS = ["display_name", "description", "deployment_config.gpu_count", "deployment_config.image", "requirements.cpu"]
+
+
+@mutation("YAML: a key written twice")
+def _key_twice(draw, case: Case) -> tuple[str, ...]:
+    case.via_file = True
+    path = draw(st.sampled_from(YAML_FIELDS))
+    *parents, key = path.split(".")
+    holder = _entry(case)
+    for part in parents:
+        holder = holder[part]
+    twice = Twice(holder, key)
+    if parents:
+        set_path(_entry(case), ".".join(parents), twice)
+    else:
+        case.raw["models"][case.index] = twice
+    return (path,)
+
+
+@mutation("YAML: a value behind a tag or of a type JSON lacks")
+def _tagged_value(draw, case: Case) -> tuple[str, ...]:
+    import datetime
+
+    case.via_file = True
+    path = draw(st.sampled_from(YAML_FIELDS))
+    value = draw(
+        st.sampled_from(
+            [
+                Tagged("tag:yaml.org,2002:binary", "aGZfdG9rZW4="),
+                Tagged("!custom", "text"),
+                Tagged("tag:yaml.org,2002:timestamp", "2026-12-01"),
+                Tagged("tag:yaml.org,2002:set", "x"),
+                datetime.date(2026, 12, 1),
+                datetime.datetime(2026, 12, 1, 10, 30),
+                b"binary",
+                float("inf"),
+                float("nan"),
+            ]
+        )
+    )
+    set_path(_entry(case), path, value)
+    return (path,)
+
+
+@mutation("YAML: aliases that expand past the budget, or nesting past the limit", "file")
+def _alias_bomb(draw, case: Case) -> tuple[str, ...]:
+    case.via_file = True
+    if draw(st.booleans()):
+        laughs: Any = ["lol"] * 10
+        for _ in range(draw(st.integers(7, 9))):
+            laughs = [laughs] * 10
+        case.raw["x-laughs"] = laughs
+    else:
+        nested: Any = "deep"
+        for _ in range(draw(st.integers(65, 200))):
+            nested = [nested]
+        case.raw["x-deep"] = nested
+    return ()
+
+
+@mutation("YAML: entries sharing a mapping through an anchor", must_reject=False, needs=2)
+def _shared_anchor(draw, case: Case) -> tuple[str, ...]:
+    """Valid YAML a user may write: the entries must read as if each had its own copy."""
+    case.via_file = True
+    models = case.raw["models"]
+    shared = models[0]["requirements"]
+    for other in models[1:]:
+        other["requirements"] = shared
+    return ()
+
+
 # Issue 8.12: a stack file the commands cannot read is one clear problem.
 @mutation("stack file that is not UTF-8 or not YAML", "file")
 def _unreadable_file(draw, case: Case) -> tuple[str, ...]:
@@ -889,7 +1004,7 @@ def _load(case: Case, tmp: Path, result: Result):
         if case.via_file:
             project = tmp / "project"
             project.mkdir()
-            path = write_stack(project, copy.deepcopy(case.raw))
+            path = _write_attack(project, copy.deepcopy(case.raw))
             path.write_bytes(case.file_prefix + path.read_bytes())
             loaded = config.load_stack_file(project, "dev")
         else:
