@@ -14,7 +14,10 @@ max wall time, the peak RSS, and the ratio of each command to its floor:
     program under mocks   vs  the same raw resources with precomputed arguments, same mocks
 
 and the growth of each from one size to the next (linear growth is at most 1.1x the size ratio).
-Wall times exclude interpreter start-up and imports, the same for every step.
+Wall times exclude interpreter start-up and imports, the same for every step, except in the rows
+marked "process": there the command runs as a user runs it (`python -m ...`), timed from outside
+beside a floor process that starts Python, parses the stack with libyaml (and stats each
+generated file).
 The exit status is 1 when a step fails or does not do its job (e.g. the no-change run writes).
 """
 
@@ -40,6 +43,9 @@ COMPARISONS = (
     ("docsgen no change", "docs_unchanged", ("parse_floor", "stat_floor"), 3.0, None),
     ("docsgen --check", "docs_check", ("parse_floor", "stat_floor"), None, None),
     ("program under mocks", "program", ("program_floor",), 1.5, 100),
+    # What a user waits for: the command as a process of its own, interpreter start and imports included.
+    ("check, process", "check_process", ("parse_floor_process",), None, None),
+    ("no change, process", "docs_unchanged_process", ("parse_stat_floor_process",), 3.0, 1000),
 )
 # Peak RSS goals at the largest size, in MB.
 RSS_GOALS = {"check": 300, "docs_cold": 300, "docs_unchanged": 300, "docs_check": 300}
@@ -106,7 +112,7 @@ def growth(results: dict[int, dict[str, measure.Summary]]) -> list[dict]:
     sizes = sorted(results)
     rows = []
     for small, large in itertools.pairwise(sizes):
-        for step in steps.STEPS:
+        for step in steps.ALL:
             ratio = results[large][step].median / results[small][step].median
             rows.append({"from": small, "to": large, "step": step, "ratio": ratio, "linear_bound": LINEAR_SLACK * large / small})
     return rows
@@ -156,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for models in sizes:
             print(f"measuring N={models} ...", file=sys.stderr, flush=True)
-            results[models] = measure_size(models, args.runs, list(steps.STEPS))
+            results[models] = measure_size(models, args.runs, list(steps.ALL))
     except measure.StepFailed as err:
         print(f"bench: {err}", file=sys.stderr)
         return 1

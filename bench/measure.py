@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +44,10 @@ class Summary:
 
 
 def sample(step: str, project: Path) -> Sample:
+    from bench import steps
+
+    if step in steps.PROCESS_STEPS:
+        return process_sample(step, project)
     done = subprocess.run(
         [sys.executable, "-m", "bench.measure", step, str(project)],
         cwd=ROOT,
@@ -52,6 +58,28 @@ def sample(step: str, project: Path) -> Sample:
         raise StepFailed(f"{step} on {project} failed (exit {done.returncode}):\n{done.stderr.strip()}")
     report = json.loads(done.stdout.splitlines()[-1])
     return Sample(report["seconds"], report["peak_rss_mb"], report["facts"])
+
+
+def process_sample(step: str, project: Path) -> Sample:
+    """The step's command as a user runs it: wall time from outside, peak RSS from the kernel."""
+    from bench import steps
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(steps.PROCESS_STEPS[step](project), cwd=ROOT, stdout=out, stderr=err)
+        # wait4 reaps this child alone and gives its own peak RSS.
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        printed, errors = out.read(), err.read()
+    peak_kib = usage.ru_maxrss
+    try:
+        facts = steps.facts(step, child.returncode, printed, errors)
+    except steps.WrongOutcome as wrong:
+        raise StepFailed(f"{step} on {project}: {wrong}") from None
+    return Sample(seconds, peak_kib / 1024, facts)
 
 
 def summary(step: str, project: Path, runs: int) -> Summary:

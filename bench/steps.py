@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -125,6 +126,28 @@ STEPS: dict[str, Callable[[Path], Callable[[], Any]]] = {
 }
 
 
+# A floor process: Python started, the stack parsed with libyaml, and with `stat` each generated file stat'ed.
+_FLOOR_PROCESS = """\
+import os, sys, yaml
+project = sys.argv[1]
+with open(os.path.join(project, sys.argv[3]), encoding="utf-8") as f:
+    yaml.load(f.read(), Loader=yaml.CSafeLoader)
+if sys.argv[2] == "stat":
+    for d, _, files in os.walk(os.path.join(project, "docs")):
+        for name in files:
+            os.stat(os.path.join(d, name))
+"""
+
+# Steps run as processes of their own, by their command line; measure.py times them from outside.
+PROCESS_STEPS: dict[str, Callable[[Path], list[str]]] = {
+    "check_process": lambda p: [sys.executable, "-m", "components", "check", "--stack", STACK, "--project-dir", str(p)],
+    "docs_unchanged_process": lambda p: [sys.executable, "-m", "docsgen", "--stack", STACK, "--project-dir", str(p)],
+    "parse_floor_process": lambda p: [sys.executable, "-c", _FLOOR_PROCESS, str(p), "parse", f"Pulumi.{STACK}.yaml"],
+    "parse_stat_floor_process": lambda p: [sys.executable, "-c", _FLOOR_PROCESS, str(p), "stat", f"Pulumi.{STACK}.yaml"],
+}
+ALL = [*STEPS, *PROCESS_STEPS]
+
+
 class WrongOutcome(Exception):
     pass
 
@@ -137,11 +160,11 @@ def _docs_counts(printed: str) -> dict[str, int]:
 
 
 def facts(step: str, outcome: Any, printed: str, errors: str) -> dict:
-    if step in ("check", "docs_cold", "docs_unchanged", "docs_check") and outcome != 0:
+    if step in ("check", "docs_cold", "docs_unchanged", "docs_check", *PROCESS_STEPS) and outcome != 0:
         raise WrongOutcome(f"{step} exited {outcome}:\n{printed}{errors}")
-    if step in ("docs_cold", "docs_unchanged"):
+    if step in ("docs_cold", "docs_unchanged", "docs_unchanged_process"):
         counts = _docs_counts(printed)
-        if step == "docs_unchanged" and (counts["written"] or counts["deleted"]):
+        if step != "docs_cold" and (counts["written"] or counts["deleted"]):
             raise WrongOutcome(f"docsgen with nothing changed wrote or deleted files: {counts}")
         return counts
     if step in ("program", "program_floor"):
