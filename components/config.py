@@ -492,6 +492,7 @@ def _parse(raw: dict[str, Any], catalog_file: str = catalog.PROJECT_FILE, stack_
         tiers = fields["docs"].limit_tiers if "docs" in fields else []
         for entry, label in zip(models, labels, strict=True):
             problems += [Problem(f"{label} {where}", message) for where, message in docs_facts.unknown_tiers(entry.docs, tiers)]
+            problems += [Problem(f"{label} {where}", message) for where, message in docs_facts.tier_contradictions(entry, tiers)]
     problems += _repeated(models, labels, "name", lambda e: e.name)
     problems += _repeated(models, labels, "display_name", lambda e: e.display_name.casefold())
     monitoring = fields.get("monitoring")
