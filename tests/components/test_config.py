@@ -514,3 +514,11 @@ def test_control_characters_in_unknown_keys_cannot_forge_a_report_line():
         r"  - bad\x1b[31mkey\r\n  - forged: unknown key 'model-fleet:bad\x1b[31mkey\r\n  - forged'",
         r"  - models[0] (a) deployment_config.gpu\n  - models[9] (b) forged: unknown key 'gpu\n  - models[9] (b) forged'",
     ]
+
+
+@pytest.mark.parametrize("directory", ["", "  "])
+def test_an_empty_render_directory_is_refused_rather_than_read_two_ways(directory):
+    # `check`, `render` and the program all read the stack through load: one answer for all three.
+    assert problems_of(stack(entry(), kubernetes={"render_yaml_to_directory": directory})) == [
+        "kubernetes.render_yaml_to_directory: must name a directory; remove the key to apply to a cluster"
+    ]
