@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from typing import Any
 from components import config
 from components.details import COMPONENT_TYPE as MODEL_TYPE
 from components.engine import discover
-from components.problems import ConfigError
+from components.problems import HF_TOKEN_PATTERN, ConfigError
 from docsgen import writer
 
 # Replacement steps collapse into one "replace"; `same` is not a change.
@@ -229,89 +230,251 @@ def plan_of(returncode: int, stdout: str, stderr: str) -> ResourcePlan:
 
 
 # --- the summary -----------------------------------------------------------------------------
+#
+# Every value in the summary comes from config, the file tree or the engine, and the comment is
+# rendered by GitHub: each is written through one of the escapes below for the spot it goes in,
+# and a Hugging Face token is never shown, whatever holds it.
+
+# GitHub refuses a comment body longer than this, counted in UTF-16 code units (a JavaScript string).
+COMMENT_LIMIT = 65536
+REDACTED = "[a Hugging Face token, not shown]"
+# What GitHub-flavoured Markdown makes live in running text: code, emphasis and strikethrough,
+# links and images, HTML and entities, table cells.
+_TEXT_SPECIAL = set("\\`*_[]<>&|~")
 
 
-def _code(text: str) -> str:
-    return "`" + text.replace("`", "'") + "`"
+def _redacted(value: str) -> str:
+    return HF_TOKEN_PATTERN.sub(REDACTED, value)
 
 
-def _fenced(text: str) -> list[str]:
-    return ["```text", text.replace("```", "'''"), "```"]
+def _one_line(value: str) -> str:
+    """Control characters, line breaks included, written as escapes: nothing of a value can end a line."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in value)
+
+
+def _text(value: str) -> str:
+    """A value as plain text in running Markdown: no emphasis, link, HTML, table cell end or @mention."""
+    plain = _one_line(_redacted(str(value)))
+    out = []
+    for i, ch in enumerate(plain):
+        if ch == "@":
+            out.append("@&#8203;")  # as Dependabot writes it: GitHub links no mention after a zero-width space
+        elif ch == "_" and plain[i - 1 : i].isalnum() and plain[i + 1 : i + 2].isalnum():
+            out.append(ch)  # inside a word, `_` is never emphasis: paths and names read as they are
+        elif ch in _TEXT_SPECIAL:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _prose(message: str) -> str:
+    """A message of ours with `code` in backticks, around values: each part escaped for what it is."""
+    parts = message.split("`")
+    if len(parts) % 2 == 0:  # an odd backtick came from a value: all of it is text
+        return _text(message)
+    return "".join(_code(part) if i % 2 else _text(part) for i, part in enumerate(parts))
+
+
+def _code(value: str, *, cell: bool = False) -> str:
+    """A value as one inline code span: fenced by more backticks than it holds, on one line; in a
+    table cell, `|` escaped too (GitHub splits cells before reading code spans)."""
+    body = _one_line(_redacted(str(value)))
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", body)), default=0) + 1)
+    # A space each side keeps a backtick at an end from joining the fence (CommonMark strips one).
+    pad = " " if body.startswith("`") or body.endswith("`") or (body.startswith(" ") and body.endswith(" ") and body.strip()) else ""
+    span = f"{fence}{pad}{body}{pad}{fence}"
+    return span.replace("|", "\\|") if cell else span
+
+
+def _fence_for(text: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _safe_block_text(value: str) -> str:
+    """Text for a fenced block: its lines kept, every other control character escaped."""
+    return "\n".join(_one_line(line) for line in _redacted(str(value)).replace("\r\n", "\n").split("\n"))
+
+
+@dataclass
+class _Piece:
+    """Lines of the summary; `kind` names what a cut leaves out with it, `close` what must follow it if the cut comes next."""
+
+    lines: list[str]
+    kind: str | None = None
+    close: list[str] = field(default_factory=list)
+
+
+def _fenced(text: str) -> list[_Piece]:
+    """A problem report in a fenced block, each problem (a line starting `  - `, with the lines
+    that continue it) one piece."""
+    body = _safe_block_text(text)
+    fence = _fence_for(body)
+    pieces = [_Piece([fence + "text"], close=[fence])]
+    for line in body.split("\n"):
+        if line.startswith("  - ") or len(pieces) == 1:
+            pieces.append(_Piece([line], "problem" if line.startswith("  - ") else None, [fence]))
+        else:
+            pieces[-1].lines.append(line)
+    return [*pieces, _Piece([fence])]
+
+
+def _errors(errors: list[str]) -> list[_Piece]:
+    """Engine errors in one fenced block, each error one item."""
+    body = [_safe_block_text(error) for error in errors]
+    fence = _fence_for("\n".join(body))
+    return [_Piece([fence + "text"], close=[fence]), *(_Piece(e.split("\n"), "problem", [fence]) for e in body), _Piece([fence])]
 
 
 def _resource_lines(steps: list[Step]) -> list[str]:
     lines = ["| change | resource | keys |", "|---|---|---|"]
     for step in sorted(steps, key=lambda s: (OP_ORDER.index(s.op), s.type, s.name)):
-        keys = ", ".join(_code(k) for k in step.keys)
+        keys = ", ".join(_code(k, cell=True) for k in step.keys)
         if step.replace_keys:
-            keys += (" " if keys else "") + "(replaced because of " + ", ".join(_code(k) for k in step.replace_keys) + ")"
+            keys += (" " if keys else "") + "(replaced because of " + ", ".join(_code(k, cell=True) for k in step.replace_keys) + ")"
         change = f"{step.op} (kept in the cluster)" if step.kept else step.op
-        lines.append(f"| {change} | {_code(step.type)} {_code(step.name)} | {keys} |")
+        lines.append(f"| {change} | {_code(step.type, cell=True)} {_code(step.name, cell=True)} | {keys} |")
     return lines
 
 
-def render_summary(stack: str, validation: Validation, docs: DocsDrift | None, plan: ResourcePlan) -> str:
-    lines = [f"<!-- model-fleet pr-preview: {stack} -->", f"## model-fleet preview of stack `{stack}`", ""]
+def _pieces(stack: str, validation: Validation, docs: DocsDrift | None, plan: ResourcePlan) -> list[_Piece]:
+    # The first line finds the comment to update: the stack name cannot end the HTML comment.
+    marker = re.sub(r"[^A-Za-z0-9_.-]", lambda m: f"%{ord(m[0]):02X}", stack)
+    pieces = [_Piece([f"<!-- model-fleet pr-preview: {marker} -->", f"## model-fleet preview of stack {_code(stack)}", ""])]
 
     if validation.ok:
-        lines.append(f"**Validation**: passed, {validation.models} model{'s' if validation.models != 1 else ''}.")
+        pieces.append(_Piece([f"**Validation**: passed, {validation.models} model{'s' if validation.models != 1 else ''}."]))
     else:
-        lines += ["**Validation**: failed; nothing else was checked.", "", *_fenced(validation.report)]
-    lines.append("")
+        pieces += [_Piece(["**Validation**: failed; nothing else was checked.", ""]), *_fenced(validation.report)]
+    pieces.append(_Piece([""]))
 
     if docs is not None:
         if docs.disabled:
-            lines.append("**Docs**: not compared: docs generation is disabled for this stack (`model-fleet:docs.enabled`).")
+            pieces.append(_Piece(["**Docs**: not compared: docs generation is disabled for this stack (`model-fleet:docs.enabled`)."]))
         elif docs.error:
-            lines += ["**Docs**: cannot be generated.", "", *_fenced(docs.error)]
+            pieces += [_Piece(["**Docs**: cannot be generated.", ""]), *_fenced(docs.error)]
         elif not docs.stale:
-            lines.append("**Docs**: up to date.")
+            pieces.append(_Piece(["**Docs**: up to date."]))
         else:
             count = len(docs.added) + len(docs.changed) + len(docs.removed)
-            lines.append(
-                f"**Docs**: {count} file{'s' if count != 1 else ''} out of date; run `make preview STACK={stack}` and commit the docs."
+            pieces.append(
+                _Piece(
+                    [
+                        f"**Docs**: {count} file{'s' if count != 1 else ''} out of date; run {_code(f'make preview STACK={stack}')} and commit the docs.",
+                        "",
+                    ]
+                )
             )
-            lines.append("")
             for label, paths in (("added", docs.added), ("changed", docs.changed), ("removed", docs.removed)):
-                lines += [f"- {label}: {_code(p)}" for p in paths]
-        lines.append("")
+                pieces += [_Piece([f"- {label}: {_code(p)}"], "file") for p in paths]
+        pieces.append(_Piece([""]))
 
     if plan.errors:
-        lines += ["**Resources**: `pulumi preview` failed.", "", *_fenced("\n".join(plan.errors))]
+        pieces += [_Piece(["**Resources**: `pulumi preview` failed.", ""]), *_errors(plan.errors)]
     elif not plan.computed:
-        lines.append(f"**Resources**: the resource plan was not computed: {plan.reason}.")
+        pieces.append(_Piece([f"**Resources**: the resource plan was not computed: {_prose(plan.reason)}."]))
     elif not plan.steps:
-        lines.append("**Resources**: no changes.")
+        pieces.append(_Piece(["**Resources**: no changes."]))
     else:
         counts = {op: sum(1 for s in plan.steps if s.op == op) for op in OP_ORDER}
-        lines.append("**Resources**: " + ", ".join(f"{n} to {op}" for op, n in counts.items() if n) + ".")
+        pieces.append(_Piece(["**Resources**: " + ", ".join(f"{n} to {op}" for op, n in counts.items() if n) + "."]))
         models = sorted({s.model for s in plan.steps if s.model is not None})
         for model in models:
-            lines += ["", f"#### {_code(model)}", "", *_resource_lines([s for s in plan.steps if s.model == model])]
+            pieces.append(_Piece(["", f"#### {_code(model)}", "", *_resource_lines([s for s in plan.steps if s.model == model])], "model"))
         others = [s for s in plan.steps if s.model is None]
         if others:
-            lines += ["", "#### Shared resources", "", *_resource_lines(others)]
+            pieces.append(_Piece(["", "#### Shared resources", "", *_resource_lines(others)], "resources"))
+    return pieces
+
+
+def _joined(lines: list[str]) -> str:
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+LEFT_OUT = {"model": "model", "file": "file", "problem": "problem", "resources": "table of shared resources"}
+
+
+def _cut_line(left: dict[str, int], full_report: str) -> str:
+    counts = [f"{n} {LEFT_OUT[kind]}{'s' if n != 1 else ''}" for kind, n in left.items() if n]
+    what = ", ".join(counts[:-1]) + (" and " if len(counts) > 1 else "") + counts[-1] if counts else "the rest"
+    return f"**Cut to fit GitHub's comment limit**: {what} left out; the full report is {full_report}."
+
+
+def fit(pieces: list[_Piece], full_report: str, limit: int = COMMENT_LIMIT) -> str:
+    """The summary as one comment: whole when it fits, else cut after the last piece that fits,
+    with a line saying what was left out and where the full report is."""
+    full = _joined([line for piece in pieces for line in piece.lines])
+    if _size(full) <= limit:
+        return full
+    # left[n]: what a cut before piece n leaves out.
+    left = [dict.fromkeys(LEFT_OUT, 0) for _ in range(len(pieces) + 1)]
+    for n in range(len(pieces) - 1, -1, -1):
+        left[n] = dict(left[n + 1])
+        kind = pieces[n].kind
+        if kind is not None:
+            left[n][kind] += 1
+    kept: list[str] = []
+    size, close, cut = 0, [], len(pieces)
+    for n, piece in enumerate(pieces):
+        grown = size + sum(_size(line) + 1 for line in piece.lines)
+        ending = [*piece.close, "", _cut_line(left[n + 1], full_report)]
+        if grown + sum(_size(line) + 1 for line in ending) > limit:
+            cut = n
+            break
+        kept += piece.lines
+        size, close = grown, piece.close
+    return _joined([*kept, *close, "", _cut_line(left[cut], full_report)])
+
+
+def render_summary(stack: str, validation: Validation, docs: DocsDrift | None, plan: ResourcePlan) -> str:
+    """The whole summary, however long."""
+    return _joined([line for piece in _pieces(stack, validation, docs, plan) for line in piece.lines])
 
 
 # --- the command -----------------------------------------------------------------------------
 
 
-def run(stack: str, project_dir: Path, found: discover.Engine | None = None) -> tuple[int, str]:
+def collect(stack: str, project_dir: Path, found: discover.Engine | None = None) -> tuple[int, list[_Piece]]:
+    """The exit status and the summary's pieces."""
     validation, loaded = validate(project_dir, stack)
     if loaded is None:
         plan = ResourcePlan(computed=False, reason="the stack config is invalid")
-        return 1, render_summary(stack, validation, None, plan)
+        return 1, _pieces(stack, validation, None, plan)
     docs = docs_drift(loaded, project_dir)
     plan = resource_plan(stack, project_dir, found if found is not None else discover.detect())
     status = 2 if plan.failed else 1 if docs.stale or docs.error else 0
-    return status, render_summary(stack, validation, docs, plan)
+    return status, _pieces(stack, validation, docs, plan)
+
+
+def full_report_path(summary: Path) -> Path:
+    """Where the whole report goes beside the comment: `pr-preview.md` -> `pr-preview-full.md`."""
+    return summary.with_name(f"{summary.stem}-full{summary.suffix or '.md'}")
+
+
+def _where(full_report: Path) -> str:
+    return f"in {_code(full_report.name)} (kept as an artifact of the workflow run)"
+
+
+def run(stack: str, project_dir: Path, found: discover.Engine | None = None, summary: Path = Path("pr-preview.md")) -> tuple[int, str]:
+    """The exit status and the comment: the summary, cut to GitHub's limit when it is longer."""
+    status, pieces = collect(stack, project_dir, found)
+    return status, fit(pieces, _where(full_report_path(summary)))
 
 
 def command(args: argparse.Namespace) -> int:
-    status, summary = run(args.stack, args.project_dir)
-    if args.summary:
-        args.summary.parent.mkdir(parents=True, exist_ok=True)
-        args.summary.write_text(summary, encoding="utf-8")
-    sys.stdout.write(summary)
+    status, pieces = collect(args.stack, args.project_dir)
+    if not args.summary:
+        sys.stdout.write(_joined([line for piece in pieces for line in piece.lines]))
+        return status
+    full = full_report_path(args.summary)
+    comment = fit(pieces, _where(full))
+    args.summary.parent.mkdir(parents=True, exist_ok=True)
+    args.summary.write_text(comment, encoding="utf-8")
+    full.write_text(_joined([line for piece in pieces for line in piece.lines]), encoding="utf-8")
+    sys.stdout.write(comment)
     return status

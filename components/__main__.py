@@ -128,7 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
         command.add_argument("--project-dir", type=Path, default=Path.cwd(), help="where the stack files are")
         if name == "pr-preview":
-            command.add_argument("--summary", type=Path, help="also write the Markdown summary to this file")
+            command.add_argument(
+                "--summary",
+                type=Path,
+                help="also write the comment (cut to GitHub's limit) to this file, and the whole report beside it (NAME-full.md)",
+            )
         elif name == "render":
             command.add_argument("--out", type=Path, help="directory (default: model-fleet:kubernetes.render_yaml_to_directory)")
         elif name != "check":

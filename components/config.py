@@ -80,7 +80,7 @@ def _parse(raw: dict[str, Any], catalog_file: str = catalog.PROJECT_FILE, stack_
             continue
         if key not in StackSpec.model_fields:
             hint = did_you_mean(key, list(StackSpec.model_fields), prefix=f"{NAMESPACE}:")
-            problems.append(Problem(shown(key), f"unknown key {quoted(NAMESPACE + ':' + key)}{hint}"))
+            problems.append(Problem(key, f"unknown key {quoted(NAMESPACE + ':' + key)}{hint}"))
         elif key != "models":
             # Each section alone: the others keep their defaults, so errors stay in this one.
             try:

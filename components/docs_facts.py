@@ -77,3 +77,50 @@ def unknown_tiers(docs: ModelDocs, tiers: list[LimitTier]) -> list[tuple[str, st
         for name in docs.limits
         if name not in names
     ]
+
+
+def _set_by_tier(entry: ModelEntry, tier: LimitTier, name: str) -> str | None:
+    """Where a tier's limit is set: the entry's own `docs.limits`, the tier's default, or None (taken from the model)."""
+    own = entry.docs.limits.get(tier.name, Limits())
+    if getattr(own, name) is not None:
+        return f"docs.limits.{tier.name}.{name}"
+    if getattr(tier.default, name) is not None:
+        return f"docs.limits.{tier.name}.{name} (the tier's default)"
+    return None
+
+
+def tier_contradictions(entry: ModelEntry, tiers: list[LimitTier]) -> list[tuple[str, str]]:
+    """(field under the entry, problem) for each tier whose limits promise more than the model serves:
+    a context above its served --max-model-len, a max output above the context. Values the tier
+    takes from the model itself are checked by `contradictions`, once."""
+    found: list[tuple[str, str]] = []
+    try:
+        served = entry.deployment_config.cmdline.max_model_len
+    except vllm_args.VllmArgsError:
+        return found  # the command's own problem is reported under deployment_config.args
+    model = facts(entry)
+    for tier in tiers:
+        limits = tier_limits(model, entry.docs, tier)
+        context_from, output_from = _set_by_tier(entry, tier, "context"), _set_by_tier(entry, tier, "max_output")
+        if context_from and served is not None and limits.context is not None and limits.context > served:
+            found.append(
+                (
+                    context_from,
+                    f"tier '{tier.name}' promises {entry.name} a context of {limits.context} tokens, "
+                    f"more than the --max-model-len {served} it serves",
+                )
+            )
+        if (
+            (context_from or output_from)
+            and limits.context is not None
+            and limits.max_output is not None
+            and limits.max_output > limits.context
+        ):
+            found.append(
+                (
+                    output_from or context_from or "",
+                    f"tier '{tier.name}' promises {entry.name} a max output of {limits.max_output} tokens, "
+                    f"more than its context of {limits.context} tokens",
+                )
+            )
+    return found

@@ -21,13 +21,19 @@ def did_you_mean(word: str, known: list[str], prefix: str = "") -> str:
     return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
 
 
+def printable(text: str) -> str:
+    """Text on one line of a report: a control character (a line break, a terminal escape) in a
+    key or value from the user is written as its escape, so it cannot forge or recolour a line."""
+    return text if text.isprintable() else "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 @dataclass(frozen=True)
 class Problem:
     where: str
     message: str
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}" if self.where else self.message
+        return printable(f"{self.where}: {self.message}" if self.where else self.message)
 
 
 @dataclass

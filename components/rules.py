@@ -182,11 +182,12 @@ def entry_findings(
 
 
 def unknown_tiers(models: list[ModelEntry], labels: list[str], tiers: list) -> list[Problem]:
-    """A model's docs may name only the limit tiers the stack's docs section defines."""
+    """A model's docs may name only the limit tiers the stack's docs section defines, and a tier may
+    not promise more than the model's server serves."""
     return [
         Problem(f"{label} {where}", message)
         for entry, label in zip(models, labels, strict=True)
-        for where, message in docs_facts.unknown_tiers(entry.docs, tiers)
+        for where, message in [*docs_facts.unknown_tiers(entry.docs, tiers), *docs_facts.tier_contradictions(entry, tiers)]
     ]
 
 

@@ -497,6 +497,14 @@ class KubernetesConfig(Strict):
     )
     create_namespace: bool = Field(True, description="Declare the namespace (kept when the stack is destroyed).")
 
+    @field_validator("render_yaml_to_directory")
+    @classmethod
+    def _names_a_directory(cls, value: str | None) -> str | None:
+        # An empty value would mean render mode to some readers and not to others.
+        if value is not None and not value.strip():
+            raise ValueError("must name a directory; remove the key to apply to a cluster")
+        return value
+
     @property
     def kubeconfig_path(self) -> str | None:
         return os.path.expanduser(self.kubeconfig) if self.kubeconfig else None

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from components import catalog
-from components.field_problems import dotted, shown
+from components.field_problems import dotted
 from components.problems import ConfigError, Problem, UnreadableFile
 from components.secret_values import reveal_secure
 from components.spec import NAMESPACE
@@ -62,7 +62,7 @@ def yaml_problem(err: StrictYAMLError) -> Problem:
         where = dotted(path)
     if not where:
         return Problem(place, err.message)
-    return Problem(shown(where), f"{err.message} ({place})" if place else err.message)
+    return Problem(where, f"{err.message} ({place})" if place else err.message)
 
 
 def read_stack_file(path: Path) -> ConfigFile:

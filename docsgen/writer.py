@@ -265,20 +265,26 @@ def _plan(spec: StackSpec, root: Path) -> Plan:
     for page, path in page_paths.items():
         existing = _page_text(root, path)
         text = existing if existing is not None else render.render_page(page, spec)
-        writes[path] = pages.merge(text, page_entries[page], owned, key_of=lambda title: (title.casefold(),))
+        with _page_problems(path):
+            writes[path] = pages.merge(text, page_entries[page], owned, key_of=lambda title: (title.casefold(),))
     writes[models_page] = _models_page(spec, _page_text(root, models_page), models_page)
     writes[RECORD] = _record_text(current)
     return Plan(root, writes, removed + orphans, staged_record=_record_text(owned))
 
 
+@contextlib.contextmanager
+def _page_problems(path: Path) -> Iterator[None]:
+    """A page the generator cannot edit safely: one problem per finding, nothing written."""
+    try:
+        yield
+    except pages.PageError as err:
+        raise ConfigError([Problem(str(path), message) for message in err.messages], source="docs") from None
+
+
 def _models_page(spec: StackSpec, existing: str | None, path: Path) -> str:
     text = existing if existing is not None else render.render_models_page(spec)
-    try:
-        for block, content in render.render_models_blocks(spec).items():
-            text = pages.replace_block(text, block, content)
-    except pages.PageError as err:
-        raise ConfigError([Problem(str(path), str(err))], source="docs") from None
-    return text
+    with _page_problems(path):
+        return pages.replace_blocks(text, render.render_models_blocks(spec))
 
 
 def apply(result: Plan) -> tuple[list[Path], list[Path]]:

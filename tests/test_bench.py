@@ -25,13 +25,17 @@ def test_bench_measures_every_step_beside_its_floor(tmp_path):
     assert done.returncode == 0, done.stderr
     report = json.loads(out.read_text())
     rows = {row["step"]: row for row in report["comparisons"]}
-    assert list(rows) == ["check", "docs_cold", "docs_unchanged", "docs_check", "program"]
+    assert list(rows) == ["check", "docs_cold", "docs_unchanged", "docs_check", "program", "check_process", "docs_unchanged_process"]
     assert all(row["models"] == 10 and 0 < row["min"] <= row["median"] <= row["max"] for row in rows.values())
     assert all(row["floor_median"] > 0 and row["peak_rss_mb"] > 0 for row in rows.values())
     # 10 models: 4 snippets each, the 2 quickstart pages, the models page and the record (no
     # limit tiers, so no limits include).
     assert rows["docs_cold"]["facts"] == {"written": 44, "deleted": 0, "unchanged": 0}
     assert rows["docs_unchanged"]["facts"] == {"written": 0, "deleted": 0, "unchanged": 44}
+    # As processes: the same no-change run, and each beside a floor process that started Python too.
+    assert rows["docs_unchanged_process"]["facts"] == {"written": 0, "deleted": 0, "unchanged": 44}
+    assert rows["docs_unchanged_process"]["floor"] == "parse_stat_floor_process"
+    assert rows["check_process"]["floor"] == "parse_floor_process"
     assert rows["docs_cold"]["floor_facts"]["write_floor"] == {"files": 44}
     # One provider, the namespace, and per model a Deployment, Service and ServiceMonitor; 3 of 10
     # autoscale and 4 of 10 keep a cache claim. The floor registers the same, without components.

@@ -10,11 +10,13 @@ Two kinds of `pulumi preview --json` documents feed the renderer here:
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
 
 import pr_preview
 from components.engine.discover import Engine
@@ -325,4 +327,165 @@ def test_the_command_writes_the_summary_file(project, tmp_path):
         "**Resources**: the resource plan was not computed: the Pulumi engine is not installed: missing "
         "the pulumi CLI v3.259.0 (run `make engine`, or install it on PATH); the kubernetes resource plugin v4.25.0 "
         f"(run `make engine`; not in {ROOT}/.engine/home/plugins, {tmp_path}/.pulumi/plugins).",
+    )
+
+
+# --- values from data are inert in the comment, and the comment fits -------------------------------
+
+TOKEN = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+HOSTILE = [
+    "@octocat please",
+    "# Heading from data",
+    "<img src=x onerror=alert(1)>",
+    "a|b|c",
+    "tick`s ``and`` more`",
+    "line\nbreak\n\n# after a blank line",
+    "[a link](https://example.com) *bold* ~~gone~~ <!-- x -->",
+    f"token {TOKEN} here",
+    "```\nfenced out\n```",
+]
+GFM = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+def hostile_plan() -> pr_preview.ResourcePlan:
+    steps = [pr_preview.Step(op="update", type=value, name=value, model=value, keys=(value,), replace_keys=(value,)) for value in HOSTILE]
+    return pr_preview.ResourcePlan(computed=True, steps=steps)
+
+
+def rendered_text(summary: str) -> list[tuple[str, str]]:
+    """(token type, content) of everything GitHub would render, inline tokens flattened."""
+    out = []
+    for token in GFM.parse(summary):
+        out.append((token.type, token.content))
+        out += [(child.type, child.content) for child in token.children or []]
+    return out
+
+
+def assert_inert(summary: str, headings: int) -> None:
+    tokens = rendered_text(summary)
+    kinds = [kind for kind, _ in tokens]
+    # The first line, the marker comment, is the only HTML; the headings are ours.
+    assert [content for kind, content in tokens if kind.startswith("html")] == [summary.splitlines()[0] + "\n"]
+    assert kinds.count("heading_open") == headings
+    assert not {"link_open", "image", "em_open", "s_open"} & set(kinds)
+    # Bold is ours only: one label at the start of each of our lines.
+    assert kinds.count("strong_open") == sum(1 for line in summary.splitlines() if line.startswith("**"))
+    # A mention is live in text, never in code.
+    assert not [content for kind, content in tokens if kind == "text" and re.search(r"@\w", content)]
+    assert TOKEN not in summary and "hf_AbCd" not in summary
+
+
+@pytest.mark.unit
+def test_every_value_from_the_engine_is_inert_in_the_comment():
+    plan = hostile_plan()
+    summary = pr_preview.render_summary("dev", pr_preview.Validation(models=1), pr_preview.DocsDrift(), plan)
+
+    assert_inert(summary, headings=1 + len(HOSTILE))
+    # Each table keeps its three columns and one row per change: no value ended a cell or a row.
+    for token in (t for t in GFM.parse(summary) if t.type == "table_open"):
+        assert token.map is not None
+        rows = summary.splitlines()[token.map[0] : token.map[1]]
+        assert len(rows) == 3 and all(len(re.findall(r"(?<!\\)\|", row)) == 4 for row in rows)
+    # A code span holds the whole value, backticks and line breaks included, on one line.
+    spans = [content for kind, content in rendered_text(summary) if kind == "code_inline"]
+    assert "tick`s ``and`` more`" in spans and "line\\nbreak\\n\\n# after a blank line" in spans
+
+
+@pytest.mark.unit
+def test_file_names_problem_texts_and_engine_errors_are_inert_too():
+    report = "Pulumi.dev.yaml: 2 problems found; nothing was changed\n" + "".join(f"  - models[0] {v}: bad\n" for v in HOSTILE)
+    invalid = pr_preview.render_summary(
+        "dev", pr_preview.Validation(report=report), None, pr_preview.ResourcePlan(computed=False, reason="x")
+    )
+    assert_inert(invalid, headings=1)
+
+    drift = pr_preview.DocsDrift(added=HOSTILE, changed=HOSTILE)
+    failed = pr_preview.ResourcePlan(computed=False, errors=HOSTILE)
+    summary = pr_preview.render_summary("dev", pr_preview.Validation(models=1), drift, failed)
+    assert_inert(summary, headings=1)
+    assert sum(1 for kind, _ in rendered_text(summary) if kind == "list_item_open") == 2 * len(HOSTILE)
+
+    reason = pr_preview.ResourcePlan(
+        computed=False, reason=f"/work/@dev/<b>{TOKEN}</b> holds the stack files but not the program (`__main__.py`)"
+    )
+    assert_inert(pr_preview.render_summary("dev", pr_preview.Validation(models=1), pr_preview.DocsDrift(), reason), headings=1)
+
+
+@pytest.mark.unit
+def test_a_stack_name_cannot_end_the_marker_comment():
+    summary = pr_preview.render_summary("x --> <b>@a</b>", pr_preview.Validation(models=1), None, pr_preview.ResourcePlan(False, "x"))
+    assert summary.splitlines()[0] == "<!-- model-fleet pr-preview: x%20--%3E%20%3Cb%3E%40a%3C%2Fb%3E -->"
+    assert_inert(summary, headings=1)
+
+
+def many_models(count: int) -> pr_preview.ResourcePlan:
+    steps = [
+        pr_preview.Step(
+            op="create", type=f"kubernetes:apps/v1:Deployment{'é' * 20}", name=f"model-{i:05d}-deployment", model=f"model-{i:05d}"
+        )
+        for i in range(count)
+    ]
+    return pr_preview.ResourcePlan(computed=True, steps=steps)
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+@pytest.mark.unit
+def test_a_long_summary_is_cut_to_the_comment_limit_saying_what_was_left_out_and_where():
+    pieces = pr_preview._pieces("dev", pr_preview.Validation(models=3000), pr_preview.DocsDrift(), many_models(3000))
+
+    comment = pr_preview.fit(pieces, "in `pr-preview-full.md`")
+
+    assert utf16(comment) <= pr_preview.COMMENT_LIMIT
+    shown = len(re.findall(r"^#### `model-\d{5}`$", comment, re.MULTILINE))
+    assert 0 < shown < 3000
+    assert comment.splitlines()[-1] == (
+        f"**Cut to fit GitHub's comment limit**: {3000 - shown} models left out; the full report is in `pr-preview-full.md`."
+    )
+    assert comment.splitlines()[-2] == ""
+
+
+@pytest.mark.unit
+def test_a_cut_inside_a_problem_report_closes_its_fence_and_counts_the_problems():
+    report = "Pulumi.dev.yaml: 20000 problems found; nothing was changed\n" + "\n".join(
+        f"  - models[{i}] (m{i}) deployment_config.gpu_cout: unknown key 'gpu_cout'" for i in range(20000)
+    )
+    pieces = pr_preview._pieces(
+        "dev", pr_preview.Validation(report=report), None, pr_preview.ResourcePlan(False, "the stack config is invalid")
+    )
+
+    comment = pr_preview.fit(pieces, "in `full.md`")
+
+    assert utf16(comment) <= pr_preview.COMMENT_LIMIT
+    shown = comment.count("  - models[")
+    assert comment.endswith(
+        f"```\n\n**Cut to fit GitHub's comment limit**: {20000 - shown} problems left out; the full report is in `full.md`.\n"
+    )
+    # The fence is closed: the cut line is a paragraph after it, not code.
+    tokens = GFM.parse(comment)
+    assert [token.type for token in tokens][-4:] == ["fence", "paragraph_open", "inline", "paragraph_close"]
+    assert tokens[-2].content.startswith("**Cut to fit")
+
+
+@pytest.mark.process
+def test_the_command_writes_the_comment_and_the_full_report_beside_it(tmp_path):
+    write_stack(tmp_path, stack(*[entry(f"model-{i:04d}", **{"deployment_config.gpu_cout": 1}) for i in range(1200)]))
+    summary = tmp_path / "pr-preview.md"
+
+    result = subprocess.run(
+        [sys.executable, "-m", "components", "pr-preview", "--stack", "dev", "--project-dir", str(tmp_path), "--summary", str(summary)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+
+    assert result.returncode == 1, result.stderr
+    comment, full = summary.read_text(), (tmp_path / "pr-preview-full.md").read_text()
+    assert comment == result.stdout and utf16(comment) <= pr_preview.COMMENT_LIMIT
+    assert full.count("(did you mean 'gpu_count'?)") == 1200 and comment.count("(did you mean 'gpu_count'?)") < 1200
+    assert comment.splitlines()[-1].endswith(
+        "problems left out; the full report is in `pr-preview-full.md` (kept as an artifact of the workflow run)."
     )

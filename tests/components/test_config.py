@@ -499,3 +499,26 @@ def test_an_env_value_of_the_wrong_type_is_one_problem_at_its_field():
         "models[0] (qwen3-coder-30b) deployment_config.extra_env[0].value: must be a string, or a secret set with "
         "`pulumi config set --secret --path`"
     ]
+
+
+def test_control_characters_in_unknown_keys_cannot_forge_a_report_line():
+    raw = stack(entry("a", **{"deployment_config.gpu\n  - models[9] (b) forged": 1}))
+    raw["bad\x1b[31mkey\r\n  - forged"] = 1
+
+    with pytest.raises(ConfigError) as caught:
+        config.load(raw, source="Pulumi.dev.yaml")
+
+    report = caught.value.report()
+    assert report.splitlines() == [
+        "Pulumi.dev.yaml: 2 problems found; nothing was changed",
+        r"  - bad\x1b[31mkey\r\n  - forged: unknown key 'model-fleet:bad\x1b[31mkey\r\n  - forged'",
+        r"  - models[0] (a) deployment_config.gpu\n  - models[9] (b) forged: unknown key 'gpu\n  - models[9] (b) forged'",
+    ]
+
+
+@pytest.mark.parametrize("directory", ["", "  "])
+def test_an_empty_render_directory_is_refused_rather_than_read_two_ways(directory):
+    # `check`, `render` and the program all read the stack through load: one answer for all three.
+    assert problems_of(stack(entry(), kubernetes={"render_yaml_to_directory": directory})) == [
+        "kubernetes.render_yaml_to_directory: must name a directory; remove the key to apply to a cluster"
+    ]

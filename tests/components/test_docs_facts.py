@@ -147,3 +147,56 @@ def test_tier_limits_are_the_models_own_over_the_default_then_its_facts():
         "batch_queue": None,
     }
     assert (in_pro.context, in_pro.max_output, in_pro.requests_per_minute) == (32000, 4000, None)
+
+
+@pytest.mark.parametrize(
+    ("docs", "tier_default", "expected"),
+    [
+        (
+            {"limits": {"Free": {"context": "64k"}}},
+            {},
+            "docs.limits.Free.context: tier 'Free' promises qwen3-coder-30b a context of 64000 tokens, "
+            "more than the --max-model-len 32000 it serves",
+        ),
+        (
+            {},
+            {"context": "128k"},
+            "docs.limits.Free.context (the tier's default): tier 'Free' promises qwen3-coder-30b a context of 128000 tokens, "
+            "more than the --max-model-len 32000 it serves",
+        ),
+        (
+            {"limits": {"Free": {"context": "8k", "max_output": "16k"}}},
+            {},
+            "docs.limits.Free.max_output: tier 'Free' promises qwen3-coder-30b a max output of 16000 tokens, more than its context of 8000 tokens",
+        ),
+        (
+            {"max_output_tokens": "8k"},
+            {"context": "4k"},
+            "docs.limits.Free.context (the tier's default): tier 'Free' promises qwen3-coder-30b a max output of 8000 tokens, "
+            "more than its context of 4000 tokens",
+        ),
+    ],
+    ids=["own-context", "default-context", "own-max-output", "default-context-below-the-models-max-output"],
+)
+def test_a_tier_never_promises_more_than_the_server_serves(docs, tier_default, expected):
+    raw = stack(served(SCRIPT + " --max-model-len 32k", docs=docs), docs={"limit_tiers": [{"name": "Free", "default": tier_default}]})
+
+    assert problems_of(raw) == [f"models[0] (qwen3-coder-30b) {expected}"]
+
+
+def test_a_tier_within_what_the_server_serves_is_fine_and_a_models_own_excess_is_reported_once():
+    within = {"limits": {"Free": {"context": "32k", "max_output": "4k"}}}
+    config.load(stack(served(SCRIPT + " --max-model-len 32k", docs=within), docs={"limit_tiers": [{"name": "Free"}]}), source="t")
+
+    too_long = stack(served(SCRIPT + " --max-model-len 32k", docs={"max_output_tokens": "64k"}), docs={"limit_tiers": [{"name": "Free"}]})
+    assert problems_of(too_long) == [
+        "models[0] (qwen3-coder-30b) docs.max_output_tokens: 64000 tokens is more than the context length of 32000 tokens"
+    ]
+
+
+def test_a_command_that_cannot_be_read_is_one_problem_with_tiers_too():
+    raw = stack(served(SCRIPT + " --max-model-len"), docs={"limit_tiers": [{"name": "Free", "default": {"context": "8k"}}]})
+
+    [problem] = problems_of(raw)
+
+    assert problem.startswith("models[0] (qwen3-coder-30b) deployment_config.args: ")

@@ -172,3 +172,41 @@ def test_markers_that_cannot_delimit_a_block_are_a_problem_and_nothing_is_writte
         "'<!-- model-fleet:names end -->' around the generated block\n"
     )
     assert {p: p.read_bytes() for p in (tmp_path / "docs").rglob("*") if p.is_file()} == before
+
+
+def test_nested_markers_are_a_problem_naming_the_page_and_lines_and_nothing_is_written(tmp_path, capsys):
+    write_stack(tmp_path, stack(model("a", "Alpha")))
+    assert run(tmp_path) == 0
+    write_stack(tmp_path, stack(model("a", "Alpha"), model("b", "Beta")))
+    (tmp_path / MODELS).write_text(
+        "# Models\n\n<!-- model-fleet:names start -->\n<!-- model-fleet:comparison start -->\n"
+        "<!-- model-fleet:comparison end -->\n<!-- model-fleet:names end -->\n"
+    )
+    before = {p: p.read_bytes() for p in (tmp_path / "docs").rglob("*") if p.is_file()}
+    capsys.readouterr()
+
+    assert run(tmp_path) == 1
+
+    assert capsys.readouterr().err == (
+        "docs: 1 problem found; nothing was changed\n"
+        "  - get-started/models.md: block 'comparison' (lines 4-5) starts inside block 'names' (lines 3-6); "
+        "close each generated block before the next one starts\n"
+    )
+    assert {p: p.read_bytes() for p in (tmp_path / "docs").rglob("*") if p.is_file()} == before
+
+
+def test_pages_with_crlf_line_endings_converge_in_one_run(tmp_path, capsys):
+    write_stack(tmp_path, stack(model("a", "Alpha"), docs=TIERS))
+    assert run(tmp_path) == 0
+    edited = [MODELS, Path("docs/get-started/start-building/real-time.md"), Path("docs/get-started/start-building/batch.md")]
+    for path in edited:
+        (tmp_path / path).write_bytes((tmp_path / path).read_bytes().replace(b"\n", b"\r\n"))
+    write_stack(tmp_path, stack(model("a", "Alpha"), model("b", "Beta"), docs=TIERS))
+
+    assert run(tmp_path) == 0
+    capsys.readouterr()
+
+    assert run(tmp_path, "--check") == 0
+    for path in edited:
+        text = (tmp_path / path).read_bytes()
+        assert b"Beta" in text and b"\n" not in text.replace(b"\r\n", b"")

@@ -186,3 +186,132 @@ def test_markers_inside_a_fenced_code_block_are_the_authors_text():
     merged = pages.replace_block(shown, "names", "x\n")
 
     assert merged.startswith(shown) and merged.endswith("<!-- model-fleet:names start -->\nx\n<!-- model-fleet:names end -->\n")
+
+
+# --- Markdown's rules: code is code, whatever it looks like -------------------------------------
+
+BLOCKS = {"names": "| generated |\n", "comparison": "| compared |\n"}
+NAMES = "<!-- model-fleet:names start -->\nold\n<!-- model-fleet:names end -->\n"
+
+
+def generated_lines(page: str) -> list[int]:
+    """The line numbers holding generated content after replace_blocks."""
+    return [i for i, line in enumerate(page.splitlines()) if line in ("| generated |", "| compared |")]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "````\n{markers}```\nstill code\n````\n",  # a longer fence: a shorter one inside does not close it
+        "~~~\n{markers}```\n~~~\n",  # tildes are closed by tildes only
+        "```````\n{markers}```````\n",
+        "!!! note\n    ```\n{indented}    ```\n",  # a fence inside an admonition
+        '??? example "Shown"\n\n    ~~~~markdown\n{indented}    ~~~~\n',
+        "- an item\n\n  ```\n{listed}  ```\n",  # a fence inside a list item
+        "> ```\n{quoted}> ```\n",  # ... inside a quote
+        "Prose.\n\n    {markers_as_code}\n",  # an indented code block
+        "---\ntitle: x\n{markers}---\n",  # front matter
+    ],
+)
+def test_markers_in_code_of_any_kind_are_the_authors_text(code):
+    def each(prefix: str) -> str:
+        return "".join(prefix + line + "\n" for line in NAMES.splitlines())
+
+    shown = code.format(
+        markers=NAMES,
+        indented=each("    "),
+        listed=each("  "),
+        quoted=each("> "),
+        markers_as_code="\n    ".join(NAMES.splitlines()),
+    )
+    page = shown + "\n" + NAMES
+
+    merged = pages.replace_blocks(page, BLOCKS)
+
+    assert merged.startswith(shown + "\n<!-- model-fleet:names start -->\n| generated |\n<!-- model-fleet:names end -->\n")
+    assert pages.replace_blocks(merged, BLOCKS) == merged
+
+
+def test_a_marker_outside_the_fence_inside_an_admonition_is_a_marker():
+    page = "!!! note\n    Prose.\n\n    <!-- model-fleet:names start -->\n    <!-- model-fleet:names end -->\n"
+    merged = pages.replace_blocks(page, {"names": "    x\n"})
+    assert merged == "!!! note\n    Prose.\n\n    <!-- model-fleet:names start -->\n    x\n    <!-- model-fleet:names end -->\n"
+
+
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        (
+            "<!-- model-fleet:names start -->\n<!-- model-fleet:comparison start -->\n"
+            "<!-- model-fleet:comparison end -->\n<!-- model-fleet:names end -->\n",
+            "block 'comparison' (lines 2-3) starts inside block 'names' (lines 1-4); close each generated block before the next one starts",
+        ),
+        (
+            "<!-- model-fleet:names start -->\n<!-- model-fleet:comparison start -->\n"
+            "<!-- model-fleet:names end -->\n<!-- model-fleet:comparison end -->\n",
+            "block 'comparison' (lines 2-4) starts inside block 'names' (lines 1-3); close each generated block before the next one starts",
+        ),
+        (
+            "<!-- model-fleet:name start -->\n<!-- model-fleet:name end -->\n",
+            "line 1: '<!-- model-fleet:name start -->' names no generated block (blocks: names, comparison)",
+        ),
+        (
+            "<!-- model-fleet:names end -->\n<!-- model-fleet:names start -->\n",
+            "needs one line '<!-- model-fleet:names start -->' and, after it, one line '<!-- model-fleet:names end -->' around the generated block",
+        ),
+        (
+            "Intro.\n\n```python\nprint('never closed')\n",
+            "line 3 opens a code block that is never closed, so the generated block 'names' added at the end would be inside it; close it",
+        ),
+    ],
+    ids=["nested", "overlapping", "unknown-name", "out-of-order", "open-fence-at-the-end"],
+)
+def test_markers_that_cannot_delimit_blocks_are_refused(page, message):
+    with pytest.raises(pages.PageError) as refused:
+        pages.replace_blocks(page, BLOCKS)
+    assert message in refused.value.messages
+
+
+def test_every_marker_problem_of_a_page_is_reported_at_once():
+    page = "<!-- model-fleet:names start -->\n<!-- model-fleet:other start -->\n<!-- model-fleet:comparison end -->\n"
+    with pytest.raises(pages.PageError) as refused:
+        pages.replace_blocks(page, BLOCKS)
+    assert len(refused.value.messages) == 3
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\r"])
+def test_lines_end_where_commonmark_ends_them(ending):
+    # A lone CR ends a line in CommonMark (and in MkDocs): a marker after one is in the fence.
+    page = f"```{ending}<!-- model-fleet:names start -->{ending}```{ending}"
+    assert pages.lines_of(page) == [f"```{ending}", f"<!-- model-fleet:names start -->{ending}", f"```{ending}"]
+    assert pages.replace_blocks(page, {"names": "x\n"}).startswith(page)
+
+
+def test_a_crlf_page_keeps_crlf_and_converges_in_one_run():
+    page = ("# Models\n\n" + NAMES + "\n## Quickstart snippets\n\n### Python\n\n### CLI\n").replace("\n", "\r\n")
+
+    blocks = pages.replace_blocks(page, BLOCKS)
+    merged = pages.merge(blocks, generated("Beta Gen", "beta"), includes("beta"), key)
+
+    assert "\n" not in merged.replace("\r\n", "")
+    assert pages.replace_blocks(merged, BLOCKS) == merged
+    assert pages.merge(merged, generated("Beta Gen", "beta"), includes("beta"), key) == merged
+    assert pages.merge(merged, {}, includes("beta"), key) == blocks
+
+
+def test_a_quickstart_heading_or_entry_in_code_is_the_authors_text():
+    page = HAND_PAGE.replace("Pick a model.", 'Pick a model.\n\n~~~~\n### Python\n??? example "Beta Gen"\n~~~~')
+    merged = pages.merge(page, generated("Beta Gen", "beta"), includes("beta"), key)
+    assert titles(merged, "Python") == ["Alpha Hand", "Beta Gen", "Omega Hand"]
+    assert pages.merge(merged, {}, includes("beta"), key) == page
+
+
+def test_a_quickstart_page_ending_in_an_open_fence_is_refused():
+    with pytest.raises(pages.PageError) as refused:
+        pages.merge("# Page\n\n```\nnever closed\n", generated("Beta Gen", "beta"), includes("beta"), key)
+    assert refused.value.messages == [
+        "line 3 opens a code block that is never closed, so the heading '## Quickstart snippets' added at the end would be inside it; close it"
+    ]
+    section_open = "# Page\n\n## Quickstart snippets\n\n### Python\n\n```\nnever closed\n"
+    with pytest.raises(pages.PageError, match="line 7 opens a code block"):
+        pages.merge(section_open, generated("Beta Gen", "beta"), includes("beta"), key)
