@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 from components import catalog, config, field_problems, manifest_files, model_listing, preflight, promote, stack_diff, stack_files
+from components.field_problems import shown
 from components.problems import ConfigError, did_you_mean
-from components.terminal import shown
 
 
 def _print_warnings(warnings: list[str]) -> None:

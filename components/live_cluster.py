@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from components import strict_yaml
+from components.field_problems import dotted, shown
 from components.spec import StackSpec
-from components.terminal import shown
 
 # Every list one command reads from the cluster is done within this, however the server answers:
 # a per-read timeout alone never ends a server that trickles a byte every few seconds.
@@ -53,24 +52,20 @@ def kubeconfig_paths(spec: StackSpec) -> list[Path]:
 
 
 def read_kubeconfig(path: Path) -> dict[str, Any]:
-    """One kubeconfig file as a mapping; a file that is missing, unreadable or not a kubeconfig's YAML
-    is a PreflightError naming it (and the line, for YAML that does not parse)."""
+    """One kubeconfig file as a mapping, read by the strict loader; a file that is missing,
+    unreadable or not a kubeconfig's YAML is a PreflightError naming it (and the line and column)."""
     name = shown(str(path))
     try:
-        text = path.read_text(encoding="utf-8")
+        parsed = strict_yaml.read_yaml(path)
     except FileNotFoundError:
         raise PreflightError(f"kubeconfig {name} does not exist") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise PreflightError(f"cannot read kubeconfig {name}: {shown(str(err))}") from None
-    try:
-        parsed = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise PreflightError(f"kubeconfig {name}{where} is not YAML: {shown(problem)}") from None
-    except RecursionError:
-        raise PreflightError(f"kubeconfig {name} is nested too deeply to be a kubeconfig") from None
+    except OSError as err:
+        raise PreflightError(f"cannot read kubeconfig {name}: {shown(err.strerror or str(err))}") from None
+    except strict_yaml.StrictYAMLError as err:
+        where = "".join(f" {unit} {at}" for unit, at in (("line", err.line), ("column", err.column)) if at is not None)
+        # The keys down to the fault, when few enough to read (a nesting fault's are 64 deep).
+        key = f" ({shown(dotted(err.path))})" if 0 < len(err.path) <= 8 else ""
+        raise PreflightError(f"kubeconfig {name}{where}{key}: {shown(err.message)}") from None
     if not isinstance(parsed, dict):
         raise PreflightError(f"kubeconfig {name} is {_kind(parsed, 'YAML')}, not a kubeconfig (a mapping of clusters, users and contexts)")
     for section in ("clusters", "contexts", "users"):

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from components import live_cluster
+from components.field_problems import shown
 from components.live_cluster import PreflightError as PreflightError
 from components.problems import Findings, Problem
 from components.spec import (
@@ -23,7 +24,6 @@ from components.spec import (
     StackSpec,
     quantity_value,
 )
-from components.terminal import shown
 
 GPU_RESOURCE = "nvidia.com/gpu"
 # GPU feature discovery labels: product name, per-GPU memory in MiB, the physical GPUs, and how many

@@ -13,9 +13,9 @@ import yaml
 
 from components import config, live_cluster
 from components.__main__ import main as cli
+from components.field_problems import shown
 from components.live_cluster import PreflightError, parse_list
 from components.problems import ConfigError
-from components.terminal import shown
 from harness.factories import DELETE, entry, gpu_entry, stack, write_stack
 from tests.kube_api import FakeKubeAPI, deployment, node
 
@@ -456,10 +456,10 @@ def test_a_kubeconfig_that_does_not_exist_is_a_problem_naming_it(tmp_path):
 @pytest.mark.parametrize(
     ("text", "says"),
     [
-        ("clusters: [\n  - name: c\n", "line 2 column 3 is not YAML: expected the node content, but found '-'"),
-        ("a: b: c\n", "line 1 column 5 is not YAML: mapping values are not allowed here"),
-        ("\t- x\n", "line 1 column 1 is not YAML: found character '\\t' that cannot start any token"),
-        ("[" * 5000 + "]" * 5000, "is nested too deeply to be a kubeconfig"),
+        ("clusters: [\n  - name: c\n", "line 2 column 3: not valid YAML: while parsing a flow node did not find expected node content"),
+        ("a: b: c\n", "line 1 column 5: not valid YAML: mapping values are not allowed in this context"),
+        ("\t- x\n", "line 1 column 1: not valid YAML: while scanning for the next token found character that cannot start any token"),
+        ("[" * 5000 + "]" * 5000, "line 1 column 65: nested more than 64 levels deep"),
         ("", "is empty, not a kubeconfig (a mapping of clusters, users and contexts)"),
         ("- a\n- b\n", "is a YAML list, not a kubeconfig (a mapping of clusters, users and contexts)"),
         ("just text\n", "is a YAML string, not a kubeconfig (a mapping of clusters, users and contexts)"),
@@ -479,7 +479,15 @@ def test_a_kubeconfig_that_is_not_a_kubeconfigs_yaml_is_a_problem_naming_it(tmp_
 def test_a_kubeconfig_that_is_not_text_is_a_problem_naming_it(tmp_path):
     path = tmp_path / "kubeconfig"
     path.write_bytes(b"\xff\xfe\x00binary")
-    assert _kubeconfig_problem(tmp_path, path).startswith(f"cannot read kubeconfig {path}: 'utf-8' codec can't decode")
+    assert _kubeconfig_problem(tmp_path, path) == f"kubeconfig {path} line 1: not UTF-8 text: byte 0xff"
+
+
+@pytest.mark.unit
+def test_a_kubeconfig_is_read_by_the_strict_loader(tmp_path):
+    path = _kubeconfig(tmp_path / "kubeconfig")
+    path.write_text(path.read_text() + "current-context: other\n")
+    message = _kubeconfig_problem(tmp_path, path)
+    assert message == f"kubeconfig {path} line 15 column 1 (current-context): the key is written twice in its mapping; keep one"
 
 
 def _kubeconfig(path: Path, server: str = "https://127.0.0.1:6443", **cluster: str) -> Path:
