@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from components import catalog, config, field_problems, manifest_files, model_listing, preflight, promote, stack_diff, stack_files
+from components.field_problems import shown
 from components.problems import ConfigError, did_you_mean
 
 
@@ -33,6 +34,7 @@ def check(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
 
 
 def status(facts: preflight.ClusterFacts, args: argparse.Namespace) -> int:
+    _print_warnings(list(facts.notes))
     report = {"stack": args.stack, "cluster_status": facts.status()}
     if args.json:
         print(json.dumps(report, indent=2))
@@ -40,7 +42,7 @@ def status(facts: preflight.ClusterFacts, args: argparse.Namespace) -> int:
     s = report["cluster_status"]
     print(f"cluster ({s['source']}): {s['total_nodes']} nodes, {s['total_gpus']} GPUs")
     for node in s["gpu_nodes"]:
-        print(f"  {node['node_name']}: {node['gpu_count']} x {node['gpu_type'] or 'unknown GPU'}, {node['total_vram']} VRAM")
+        print(f"  {shown(node['node_name'])}: {node['gpu_count']} x {shown(node['gpu_type']) or 'unknown GPU'}, {node['total_vram']} VRAM")
     for key in ("gpu_operator_ok", "aibrix_ok", "kuberay_ok", "envoy_gateway_ok", "prometheus_operator_ok"):
         print(f"  {key}: {'yes' if s[key] else 'no'}")
     return 0
@@ -53,14 +55,17 @@ def models(loaded: config.LoadedStack, args: argparse.Namespace) -> int:
         return 2
     listed = model_listing.managed(spec)
     if args.all:
-        listed = model_listing.merge_live(listed, model_listing.read_live_models(spec), spec.namespace)
+        live = model_listing.read_live_models(spec)
+        _print_warnings(live.skipped)
+        listed = model_listing.merge_live(listed, live.items, spec.namespace)
     if args.json:
         print(json.dumps({"models": listed, "total": len(listed)}, indent=2))
         return 0
-    width = max([len(m["name"]) for m in listed] + [4])
+    width = max([len(shown(m["name"])) for m in listed] + [4])
     for item in listed:
         managed = "managed" if item["is_managed"] else "unmanaged"
-        print(f"{item['name']:<{width}}  {item['namespace']:<12} {managed:<9}  {item['status']:<12} {item.get('model_id', '')}")
+        row = f"{shown(item['name']):<{width}}  {shown(item['namespace']):<12} {managed:<9}  {item['status']:<12}"
+        print(f"{row} {shown(item.get('model_id', ''))}")
     print(f"{len(listed)} model{'s' if len(listed) != 1 else ''}")
     return 0
 

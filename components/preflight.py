@@ -5,13 +5,19 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from components import live_cluster
+from components.field_problems import shown
+from components.live_cluster import PreflightError as PreflightError
 from components.problems import Findings, Problem
 from components.spec import (
     AIBRIX_CRD,
     ENVOY_GATEWAY_CRD,
     GPU_OPERATOR_CRD,
     KUBERAY_CRD,
+    MAX_GPUS_PER_REPLICA,
+    QUANTITY,
     SERVICE_MONITOR_CRD,
     GPUNode,
     ModelEntry,
@@ -20,13 +26,13 @@ from components.spec import (
 )
 
 GPU_RESOURCE = "nvidia.com/gpu"
-# GPU feature discovery labels: product name and per-GPU memory in MiB.
+# GPU feature discovery labels: product name, per-GPU memory in MiB, the physical GPUs, and how many
+# shares of each the device plugin advertises when it time-slices them.
 GFD_PRODUCT_LABEL = "nvidia.com/gpu.product"
 GFD_MEMORY_LABEL = "nvidia.com/gpu.memory"
-
-
-class PreflightError(Exception):
-    pass
+GFD_COUNT_LABEL = "nvidia.com/gpu.count"
+GFD_REPLICAS_LABEL = "nvidia.com/gpu.replicas"
+CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,8 @@ class ClusterFacts:
     total_nodes: int = 0
     gpu_nodes: tuple[GPUNode, ...] = ()
     crds: frozenset[str] = frozenset()
+    # What reading a live cluster left out or read another way, one line each, saying why.
+    notes: tuple[str, ...] = ()
 
     @property
     def known(self) -> bool:
@@ -64,41 +72,98 @@ class ClusterFacts:
         }
 
 
-def api_client(spec: StackSpec):
-    """A client of the official kubernetes library for the stack's kubeconfig and context."""
-    from kubernetes import config as kube_config
-
+def _whole_number(value: Any) -> int | None:
+    """A count as the API server writes it (a quantity string such as "4"), or None when it is not a
+    whole number of at most 12 digits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value < 10**12 else None
+    if not isinstance(value, str) or len(value) > 24 or QUANTITY.fullmatch(value) is None:
+        return None
     try:
-        return kube_config.new_client_from_config(config_file=spec.kubernetes.kubeconfig_path, context=spec.kubernetes.context)
-    except (kube_config.ConfigException, OSError, TypeError) as err:
-        raise PreflightError(f"cannot load kubeconfig {spec.kubernetes.kubeconfig or '~/.kube/config'}: {err}") from err
+        amount = quantity_value(value)
+    except (ValueError, ArithmeticError):
+        return None
+    return int(amount) if amount.is_finite() and amount == amount.to_integral_value() and 0 <= amount < 10**12 else None
 
 
-def _node_from_live(node) -> GPUNode | None:
-    capacity = node.status.capacity or {}
-    count = int(capacity.get(GPU_RESOURCE, "0"))
+def _digits(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isascii() and value.isdigit() and len(value) <= 12 else None
+
+
+def _node_from_live(item: dict[str, Any], name: str, notes: list[str]) -> GPUNode | None:
+    """The GPU node a live Node object describes, or None; whatever was read another way or left out
+    gets a line in `notes`."""
+    shown_name = shown(name)
+    capacity = live_cluster.mapping(item, "status", "capacity")
+    if capacity is None:
+        notes.append(f"node {shown_name} has no status.capacity: counted without GPUs")
+        return None
+    advertised = capacity.get(GPU_RESOURCE)
+    if advertised is None:
+        return None
+    count = _whole_number(advertised)
+    if count is None:
+        notes.append(
+            f"node {shown_name}: {GPU_RESOURCE} capacity {shown(repr(advertised))} is not a whole number of GPUs: counted without GPUs"
+        )
+        return None
     if count == 0:
         return None
-    labels = node.metadata.labels or {}
-    per_gpu_mib = labels.get(GFD_MEMORY_LABEL, "0")
-    total = f"{int(per_gpu_mib) * count if per_gpu_mib.isdigit() else 0}Mi"
-    return GPUNode(node_name=node.metadata.name, gpu_count=count, gpu_type=labels.get(GFD_PRODUCT_LABEL, ""), total_vram=total)
+    labels = live_cluster.labels(item)
+    shares = _digits(labels.get(GFD_REPLICAS_LABEL))
+    if shares is not None and shares > 1:
+        # Time-slicing advertises each GPU as `shares` GPUs; a replica given two shares may well get
+        # one GPU twice, so the memory and the fit are the physical GPUs'.
+        physical = min(_digits(labels.get(GFD_COUNT_LABEL)) or count // shares, count)
+        notes.append(
+            f"node {shown_name}: its {count} {GPU_RESOURCE} are time-sliced shares ({GFD_REPLICAS_LABEL}={shares}) "
+            f"of {physical} GPU{'s' if physical != 1 else ''}: counted as {physical}"
+        )
+        count = physical
+        if count == 0:
+            return None
+    if count > MAX_GPUS_PER_REPLICA:
+        notes.append(
+            f"node {shown_name} advertises {count} {GPU_RESOURCE}, more than the {MAX_GPUS_PER_REPLICA} a replica can request, "
+            f"and no {GFD_REPLICAS_LABEL} label says they are time-sliced shares: counted without GPUs"
+        )
+        return None
+    memory = labels.get(GFD_MEMORY_LABEL)
+    per_gpu_mib = _digits(memory)
+    if per_gpu_mib is None:
+        why = f"no {GFD_MEMORY_LABEL} label" if memory is None else f"{GFD_MEMORY_LABEL} {shown(repr(memory))} is not a number of MiB"
+        notes.append(f"node {shown_name} has {why} (GPU feature discovery): its GPU memory counts as 0")
+    total = f"{(per_gpu_mib or 0) * count}Mi"
+    return GPUNode(node_name=name, gpu_count=count, gpu_type=labels.get(GFD_PRODUCT_LABEL, ""), total_vram=total)
 
 
 def read_live_nodes(spec: StackSpec) -> ClusterFacts:
     from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
 
-    api = api_client(spec)
-    try:
-        nodes = client.CoreV1Api(api).list_node(_request_timeout=15).items
-        crds = client.ApiextensionsV1Api(api).list_custom_resource_definition(_request_timeout=15).items
-    except (ApiException, HTTPError, OSError) as err:
-        reason = getattr(err, "reason", None) or err
-        raise PreflightError(f"cannot read the cluster at {api.configuration.host}: {reason}") from err
-    gpu_nodes = tuple(n for n in map(_node_from_live, nodes) if n is not None)
-    return ClusterFacts("live", len(nodes), gpu_nodes, frozenset(c.metadata.name for c in crds if c.metadata and c.metadata.name))
+    cluster = live_cluster.LiveCluster(spec, "cannot read the cluster")
+    nodes, crds = cluster.read(
+        live_cluster.ListRequest("/api/v1/nodes", "NodeList", client.CoreV1Api(cluster.api).list_node),
+        live_cluster.ListRequest(
+            CRD_PATH, "CustomResourceDefinitionList", client.ApiextensionsV1Api(cluster.api).list_custom_resource_definition
+        ),
+    )
+    notes = nodes.skipped + crds.skipped
+    named = []
+    for index, item in enumerate(nodes.items):
+        name = live_cluster.text(item, "metadata", "name")
+        if name:
+            named.append((name, item))
+        else:
+            notes.append(f"NodeList item {index} skipped: no metadata.name")
+    gpu_nodes = tuple(n for n in (_node_from_live(item, name, notes) for name, item in named) if n is not None)
+    crd_names = set()
+    for index, item in enumerate(crds.items):
+        name = live_cluster.text(item, "metadata", "name")
+        if name:
+            crd_names.add(name)
+        else:
+            notes.append(f"CustomResourceDefinitionList item {index} skipped: no metadata.name")
+    return ClusterFacts("live", len(named), gpu_nodes, frozenset(crd_names), tuple(notes))
 
 
 def gather(spec: StackSpec) -> ClusterFacts:
@@ -165,13 +230,13 @@ def _check_requested_gpus(entry: ModelEntry, label: str, largest: int, best: GPU
     if held < quantity_value(gpu.min_vram):
         checked.warnings.append(
             f"{label} requirements.gpu: the {requested} GPU{'s a replica requests hold' if requested != 1 else ' a replica requests holds'} "
-            f"{format_memory(held)} on the best node ({best.node_name}: {format_memory(per_gpu_memory(best))} per GPU), "
+            f"{format_memory(held)} on the best node ({shown(best.node_name)}: {format_memory(per_gpu_memory(best))} per GPU), "
             f"less than min_vram {gpu.min_vram}; raise deployment_config.gpu_count or use larger GPUs"
         )
 
 
 def check(spec: StackSpec, facts: ClusterFacts, labels: list[str]) -> Findings:
-    checked = Findings()
+    checked = Findings(warnings=list(facts.notes))
     if not facts.known:
         checked.warnings.append(
             "no cluster inventory (model-fleet:cluster) and no live cluster (model-fleet:kubernetes): "
