@@ -56,7 +56,8 @@ def read_kubeconfig(path: Path) -> dict[str, Any]:
     unreadable or not a kubeconfig's YAML is a PreflightError naming it (and the line and column)."""
     name = shown(str(path))
     try:
-        parsed = strict_yaml.read_yaml(path)
+        # Tools write a token's `expiry:` unquoted; the client reads it as text, as Go's YAML does.
+        parsed = strict_yaml.read_yaml(path, dates_as_text=True)
     except FileNotFoundError:
         raise PreflightError(f"kubeconfig {name} does not exist") from None
     except OSError as err:

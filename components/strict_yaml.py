@@ -69,7 +69,7 @@ class StrictYAMLError(ValueError):
         return f"{self.place}: {self.message}"
 
 
-def read_yaml(path: Path) -> Any:
+def read_yaml(path: Path, *, dates_as_text: bool = False) -> Any:
     """The document in `path` (None when it is empty). OSError propagates: a file that cannot be
     read is the caller's to report; one that is not UTF-8 or not a valid document raises
     StrictYAMLError."""
@@ -79,14 +79,16 @@ def read_yaml(path: Path) -> Any:
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise StrictYAMLError(path.name, line, None, f"not UTF-8 text: byte {data[err.start]:#04x}") from None
-    return parse_yaml(text, path.name)
+    return parse_yaml(text, path.name, dates_as_text=dates_as_text)
 
 
-def parse_yaml(text: str, source: str) -> Any:
-    """The one document in `text` as JSON data; `source` names it in errors."""
+def parse_yaml(text: str, source: str, *, dates_as_text: bool = False) -> Any:
+    """The one document in `text` as JSON data; `source` names it in errors. `dates_as_text`
+    reads an unquoted date or time as its text, as Go's YAML does: for files other tools write,
+    such as a kubeconfig's `expiry:`."""
     loader = _LOADER(text)
     try:
-        return _Builder(loader, source).document()
+        return _Builder(loader, source, dates_as_text).document()
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         what = " ".join(str(p) for p in (err.context, err.problem) if p)
@@ -119,9 +121,10 @@ _MERGE_KEY = object()
 
 
 class _Builder:
-    def __init__(self, loader: Any, source: str) -> None:
+    def __init__(self, loader: Any, source: str, dates_as_text: bool = False) -> None:
         self.loader = loader
         self.source = source
+        self.dates_as_text = dates_as_text
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.expanded = 0
         self.stack: list[_Frame] = []
@@ -247,6 +250,8 @@ class _Builder:
             return event.value
         if tag == _MERGE:
             return _MERGE_KEY
+        if tag == _TIMESTAMP and self.dates_as_text:
+            return event.value
         if tag == _TIMESTAMP:
             raise self.fail(event.start_mark, f"{event.value!r} is a date or time to YAML, not text; quote it")
         if tag not in _JSON_SCALARS:

@@ -569,3 +569,17 @@ def _client(kubeconfig: Path | None = None, context: str | None = None):
         kubernetes = KubernetesConfig(kubeconfig=str(kubeconfig) if kubeconfig else None, context=context)
 
     return live_cluster.api_client(Spec())  # type: ignore[arg-type]
+
+
+@pytest.mark.unit
+def test_a_kubeconfig_with_an_unquoted_token_expiry_is_read_with_it_as_text(tmp_path):
+    """gcloud and other tools write `expiry:` unquoted; the client reads it as text, as Go does."""
+    path = _kubeconfig(tmp_path / "kubeconfig")
+    text = path.read_text().replace(
+        "    token: t\n", "    token: t\n    auth-provider:\n      config: {expiry: 2026-12-01T10:00:00Z}\n      name: gcp\n"
+    )
+    assert text != path.read_text()
+    path.write_text(text)
+    read = live_cluster.read_kubeconfig(path)
+    [user] = read["users"]
+    assert user["user"]["auth-provider"]["config"] == {"expiry": "2026-12-01T10:00:00Z"}

@@ -142,3 +142,12 @@ def test_an_error_says_which_keys_lead_to_the_node_at_fault():
     assert err.path == ("config", "model-fleet:models", 1, "deployment_config", "gpu_count")
     assert (err.line, err.column) == (5, 38)
     assert refused("a:\n  b: 1\n  b: 2\n").path == ("a", "b")
+
+
+def test_a_file_other_tools_write_may_have_its_dates_read_as_text():
+    text = "users:\n- name: u\n  user:\n    auth-provider:\n      config: {expiry: 2026-12-01T10:00:00Z}\n"
+    assert parse_yaml(text, "kubeconfig", dates_as_text=True)["users"][0]["user"]["auth-provider"]["config"] == {
+        "expiry": "2026-12-01T10:00:00Z"
+    }
+    with pytest.raises(StrictYAMLError):
+        parse_yaml(text, "kubeconfig")
