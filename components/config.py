@@ -55,8 +55,11 @@ def stack_file(project_dir: Path, stack: str) -> Path:
     return project_dir / f"Pulumi.{stack}.yaml"
 
 
-def read_stack_file(path: Path) -> dict[str, Any]:
-    """The whole `config:` mapping of a stack file, as written (secure values still encrypted)."""
+def read_stack_file(path: Path, text: str | None = None) -> dict[str, Any]:
+    """The whole `config:` mapping of a stack file, as written (secure values still encrypted);
+    `text` is read in place of the file's (what an edit would write there)."""
+    if text is not None:
+        return _config_of(path, text)
     if not path.is_file():
         stacks = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in path.parent.glob("Pulumi.*.yaml"))
         hint = f" (stacks here: {', '.join(stacks)})" if stacks else ""
@@ -64,9 +67,9 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     return _config_of(path)
 
 
-def _config_of(path: Path) -> dict[str, Any]:
+def _config_of(path: Path, text: str | None = None) -> dict[str, Any]:
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
+        document = yaml.load(path.read_text(encoding="utf-8") if text is None else text, Loader=SAFE_LOADER) or {}
     except UnicodeDecodeError as err:
         line = err.object[: err.start].count(b"\n") + 1
         raise ConfigError([Problem("", f"not UTF-8 text: byte {err.object[err.start]:#04x} on line {line}")], source=path.name) from None
@@ -74,7 +77,8 @@ def _config_of(path: Path) -> dict[str, Any]:
         raise ConfigError([Problem("", f"cannot read {path}: {err.strerror or err}")], source=path.name) from None
     except yaml.YAMLError as err:
         raise ConfigError([Problem("", f"not valid YAML: {err}")], source=path.name) from err
-    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
+    # `config:` with nothing under it is a file without config yet, as for Pulumi.
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
         raise ConfigError([Problem("config", "must be a mapping of `namespace:key` to values")], source=path.name)
     return document.get("config") or {}
 
@@ -91,9 +95,9 @@ class StackFiles:
     token_problems: list[Problem]
 
 
-def read_stack(project_dir: Path, stack: str, *, required: bool = True) -> StackFiles:
+def read_stack(project_dir: Path, stack: str, *, required: bool = True, text: str | None = None) -> StackFiles:
     path = stack_file(project_dir, stack)
-    stack_config = read_stack_file(path) if required or path.is_file() else {}
+    stack_config = read_stack_file(path, text) if required or text is not None or path.is_file() else {}
     project_path = project_dir / catalog.PROJECT_FILE
     project_config: dict[str, Any] = {}
     if project_path.is_file():
@@ -129,10 +133,11 @@ def model_fleet_section(config: dict[str, Any], *, reveal: bool = True) -> dict[
     return {k[len(prefix) :]: _reveal_secure(v) if reveal else v for k, v in config.items() if k.startswith(prefix)}
 
 
-def resolve_stack(project_dir: Path, stack: str, *, reveal: bool = True) -> tuple[StackFiles, catalog.Resolution]:
+def resolve_stack(project_dir: Path, stack: str, *, reveal: bool = True, text: str | None = None) -> tuple[StackFiles, catalog.Resolution]:
     """A stack's items resolved against its catalog, the entries not validated: what `models --explain`,
-    `diff` and `promote` compare, also for a stack whose cluster is out of reach."""
-    files = read_stack(project_dir, stack)
+    `diff` and `promote` compare, also for a stack whose cluster is out of reach. `text` stands for
+    the stack file's."""
+    files = read_stack(project_dir, stack, text=text)
     section = model_fleet_section(files.config, reveal=reveal)
     models = section.get("models") or []
     if not isinstance(models, list):
@@ -542,6 +547,16 @@ def load(
     if problems:
         raise ConfigError(sorted(problems, key=_entry_order), source=source)
     return LoadedStack(parsed.spec, facts, parsed.warnings + checked.warnings)
+
+
+def offline_problems(files: StackFiles) -> list[Problem]:
+    """What `check` finds in a stack without reaching a cluster: every validation problem, and the
+    preflight's when the stack's cluster facts come from its inventory."""
+    parsed = _parse(model_fleet_section(files.config), files.catalog_source, files.source)
+    problems = files.token_problems + parsed.problems
+    if not parsed.spec.kubernetes.live:
+        problems += preflight.check(parsed.spec, preflight.gather(parsed.spec), parsed.labels).problems
+    return problems
 
 
 def load_cluster_facts(project_dir: Path, stack: str) -> preflight.ClusterFacts:
