@@ -162,6 +162,8 @@ class Document:
             self.root: Node | None = self.loader.get_single_node()
         except yaml.YAMLError as err:
             raise Refused("", f"not valid YAML: {err}") from None
+        except RecursionError:
+            raise Refused("", "nested too deeply for promote to edit") from None
         self.edits: list[_Edit] = []
         self.map_step, self.seq_offset = self._indentation()
 
@@ -197,13 +199,23 @@ class Document:
         return self._end(last[1] if isinstance(node, MappingNode) else last)
 
     def _dash(self, item: Node) -> int:
-        """The index of the `-` before a block list's item."""
-        index = item.start_mark.index - 1
-        while index >= 0 and self.body[index] in " \t":
-            index -= 1
-        if index < 0 or self.body[index] != "-":
+        """The index of the `-` before a block list's item: on the item's line, or on a line above
+        it that holds only the dash and a comment (`- # the coder`)."""
+        index = item.start_mark.index
+        start = self._line_start(index)
+        before = self.body[start:index].rstrip(" \t")
+        if not before.strip():
+            while start > 0:
+                start = self._line_start(start - 1)
+                line = self.body[start : self._line_end(start)]
+                content = line.lstrip(" ")
+                if content and not content.startswith("#"):
+                    before = line if content == "-" or content.startswith(("- #", "-\t#")) else ""
+                    before = before[: len(line) - len(content) + 1]
+                    break
+        if not before.endswith("-"):
             raise Refused("", f"line {item.start_mark.line + 1}: a list item written in a way promote cannot edit")
-        return index
+        return start + len(before) - 1
 
     def _colon(self, key_node: Node) -> int:
         index = key_node.end_mark.index
@@ -233,8 +245,12 @@ class Document:
         """The file's own steps: a nested map's keys past its key, a list's dashes past its key."""
         step = offset = None
         stack = [self.root] if self.root is not None else []
+        seen: set[int] = set()  # an alias is the node it names: each is looked at once
         while stack and (step is None or offset is None):
             node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
             if isinstance(node, MappingNode) and not node.flow_style:
                 for key_node, value in node.value:
                     if isinstance(value, MappingNode) and not value.flow_style and value.value and step is None:
@@ -469,10 +485,11 @@ class Document:
         node = slots[-1].node
         if len(slots) == len(path) + 1 and isinstance(node, SequenceNode) and node.value:
             if node.flow_style:
+                # Written anew as a whole: an alias anywhere in it would be written out.
+                if self._uses_anchors(node):
+                    raise Refused(where, ANCHORS)
                 current = [self.value(item) for item in node.value]
                 for index, (item, _) in items.items():
-                    if self._uses_anchors(node.value[index]):
-                        raise Refused(label(index), ANCHORS)
                     current[index] = item
                 self._replace(slots[-1], current + appended)
                 return
