@@ -21,7 +21,7 @@ from components import catalog, k8s_names, preflight, rules
 from components.field_problems import absent_problems, entry_label, pydantic_problems, quoted, shown
 from components.problems import ConfigError, Findings, Problem, did_you_mean
 from components.spec import NAMESPACE, DeploymentConfig, ModelDocs, ModelEntry, Requirements, StackSpec
-from components.stack_files import model_fleet_section, read_stack
+from components.stack_files import StackFiles, model_fleet_section, read_stack
 
 
 @dataclass
@@ -148,6 +148,16 @@ def load(
     if problems:
         raise ConfigError(sorted(problems, key=_entry_order), source=source)
     return LoadedStack(parsed.spec, facts, parsed.warnings + checked.warnings)
+
+
+def offline_problems(files: StackFiles) -> list[Problem]:
+    """What `check` finds in a stack without reaching a cluster: every validation problem, and the
+    preflight's when the stack's cluster facts come from its inventory."""
+    parsed = _parse(model_fleet_section(files.config), files.catalog_source, files.source)
+    problems = files.token_problems + parsed.problems
+    if not parsed.spec.kubernetes.live:
+        problems += preflight.check(parsed.spec, preflight.gather(parsed.spec), parsed.labels).problems
+    return problems
 
 
 def load_cluster_facts(project_dir: Path, stack: str) -> preflight.ClusterFacts:

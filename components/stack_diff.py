@@ -1,6 +1,10 @@
 """What differs between the models two stacks serve, value by value of their effective entries.
 
-python -m components diff --from A --to B [--json]     # exit 0 when equal, 1 when they differ
+python -m components diff --from A --to B [--json]     # exit 0 when B serves what A serves, 1 when not
+
+A value B keeps as its own (components/kept.py: scaling, placement, storage, the token, the docs,
+its secrets) is listed but is no difference: it is what `promote --from A --to B` leaves as it is,
+so diff exits 0 exactly when promote has nothing to change.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from components import catalog, stack_files
+from components import catalog, kept, stack_files
 
 UNSET = "(unset)"
 
@@ -23,6 +27,7 @@ class ModelDiff:
     name: str
     only_in: str | None = None
     changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # path -> (from value, to value)
+    kept: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # the same, where the target keeps its own value
 
 
 def effective_entries(resolution: catalog.Resolution) -> dict[str, Any]:
@@ -41,39 +46,66 @@ def shown(value: Any) -> Any:
     return value
 
 
+def changes(old_entry: Any, new_entry: Any) -> dict[str, tuple[Any, Any]]:
+    """The values that differ, by path, each as (old, new), secrets shown only as set."""
+    old, new = catalog.leaves(shown(old_entry)), catalog.leaves(shown(new_entry))
+    return {
+        path: (old.get(path, UNSET), new.get(path, UNSET))
+        for path in [*old, *(p for p in new if p not in old)]
+        if path not in old or path not in new or not kept.same(old[path], new[path])
+    }
+
+
 def compare(before: dict[str, Any], after: dict[str, Any], from_stack: str, to_stack: str) -> list[ModelDiff]:
+    """Per model, what differs from `before` (A's entries) to `after` (B's), split into what
+    promotion would change and what B keeps as its own."""
     diffs = []
     for name in [*before, *(n for n in after if n not in before)]:
         if name not in after or name not in before:
             diffs.append(ModelDiff(name, only_in=from_stack if name in before else to_stack))
             continue
-        old, new = catalog.leaves(shown(before[name])), catalog.leaves(shown(after[name]))
-        changed = {
-            path: (old.get(path, UNSET), new.get(path, UNSET))
-            for path in [*old, *(p for p in new if p not in old)]
-            if old.get(path, UNSET) != new.get(path, UNSET)
-        }
-        if changed:
-            diffs.append(ModelDiff(name, changed=changed))
+        differing = changes(before[name], after[name])
+        promoted = changes(kept.promoted_entry(before[name], after[name]), after[name])
+        diff = ModelDiff(
+            name,
+            changed={path: values for path, values in differing.items() if path in promoted},
+            kept={path: values for path, values in differing.items() if path not in promoted},
+        )
+        diff.changed.update({path: values for path, values in promoted.items() if path not in differing})
+        if diff.changed or diff.kept:
+            diffs.append(diff)
     return diffs
 
 
-def _value(value: Any) -> str:
+def differ(diffs: list[ModelDiff]) -> list[ModelDiff]:
+    """The models B does not serve as A does: only in one, or changed beyond what B keeps."""
+    return [diff for diff in diffs if diff.only_in is not None or diff.changed]
+
+
+def value_text(value: Any) -> str:
+    """A value as a report line writes it: JSON, or `(unset)`."""
     return value if value == UNSET else json.dumps(value)
 
 
 def report(diffs: list[ModelDiff], from_stack: str, to_stack: str) -> str:
-    if not diffs:
-        return f"{from_stack} and {to_stack} serve the same models"
     lines = []
     for diff in diffs:
         if diff.only_in is not None:
             lines.append(f"{diff.name}: only in {diff.only_in}")
             continue
         lines.append(f"{diff.name}:")
-        lines += [f"  {path}: {_value(old)} -> {_value(new)}" for path, (old, new) in diff.changed.items()]
-    count = len(diffs)
-    lines.append(f"{count} model{'s' if count != 1 else ''} differ{'s' if count == 1 else ''} from {from_stack} to {to_stack}")
+        lines += [f"  {path}: {value_text(old)} -> {value_text(new)}" for path, (old, new) in diff.changed.items()]
+        lines += [
+            f"  {path}: {value_text(old)} -> {value_text(new)}  ({to_stack}'s own: promote keeps it)"
+            for path, (old, new) in diff.kept.items()
+        ]
+    count = len(differ(diffs))
+    if count:
+        lines.append(f"{count} model{'s' if count != 1 else ''} differ{'s' if count == 1 else ''} from {from_stack} to {to_stack}")
+    else:
+        kept_values = sum(len(diff.kept) for diff in diffs)
+        own = f" ({to_stack} keeps {kept_values} value{'s' if kept_values != 1 else ''} of its own)" if kept_values else ""
+        lines.append(f"{from_stack} and {to_stack} serve the same models{own}")
     return "\n".join(lines)
 
 
@@ -83,19 +115,25 @@ def as_json(diffs: list[ModelDiff], from_stack: str, to_stack: str) -> dict:
         if diff.only_in is not None:
             models[diff.name] = {"only_in": diff.only_in}
         else:
-            models[diff.name] = {"changed": {p: {"from": old, "to": new} for p, (old, new) in diff.changed.items()}}
-    return {"from": from_stack, "to": to_stack, "equal": not diffs, "models": models}
+            models[diff.name] = {
+                "changed": {p: {"from": old, "to": new} for p, (old, new) in diff.changed.items()},
+                "kept": {p: {"from": old, "to": new} for p, (old, new) in diff.kept.items()},
+            }
+    return {"from": from_stack, "to": to_stack, "equal": not differ(diffs), "models": models}
 
 
 def command(args: argparse.Namespace) -> int:
     """Raises ConfigError when either stack cannot be resolved; the caller reports it."""
-    old, new = (effective_entries(stack_files.resolve_stack(args.project_dir, s)[1]) for s in (args.from_stack, args.to_stack))
+    # Secrets as written ({secure: ...}): each is shown only as set, and B's are its own.
+    old, new = (
+        effective_entries(stack_files.resolve_stack(args.project_dir, s, reveal=False)[1]) for s in (args.from_stack, args.to_stack)
+    )
     diffs = compare(old, new, args.from_stack, args.to_stack)
     if args.json:
         print(json.dumps(as_json(diffs, args.from_stack, args.to_stack), indent=2))
     else:
         print(report(diffs, args.from_stack, args.to_stack))
-    return 1 if diffs else 0
+    return 1 if differ(diffs) else 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -29,10 +29,11 @@ class ConfigFile:
     text: str
 
 
-def read_config_file(path: Path) -> ConfigFile:
-    """Raises UnreadableFile when the file cannot be read, ConfigError when it is not a config file."""
+def read_config_file(path: Path, text: str | None = None) -> ConfigFile:
+    """Raises UnreadableFile when the file cannot be read, ConfigError when it is not a config file.
+    `text` is read in place of the file's (what an edit would write there)."""
     try:
-        data = path.read_bytes()
+        data = path.read_bytes() if text is None else text.encode("utf-8")
     except OSError as err:
         raise UnreadableFile([Problem("", f"cannot read {path}: {err.strerror or err}")], source=path.name) from None
     try:
@@ -45,7 +46,8 @@ def read_config_file(path: Path) -> ConfigFile:
     except StrictYAMLError as err:
         raise ConfigError([yaml_problem(err)], source=path.name) from None
     document = document or {}
-    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
+    # `config:` with nothing under it is a file without config yet, as for Pulumi.
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
         raise ConfigError([Problem("config", "must be a mapping of `namespace:key` to values")], source=path.name)
     return ConfigFile(document.get("config") or {}, text)
 
@@ -65,8 +67,10 @@ def yaml_problem(err: StrictYAMLError) -> Problem:
     return Problem(where, f"{err.message} ({place})" if place else err.message)
 
 
-def read_stack_file(path: Path) -> ConfigFile:
-    """A stack file; one that is missing is named with the stacks there are."""
+def read_stack_file(path: Path, text: str | None = None) -> ConfigFile:
+    """A stack file (or `text` in its place); one that is missing is named with the stacks there are."""
+    if text is not None:
+        return read_config_file(path, text)
     if not path.is_file():
         stacks = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in path.parent.glob("Pulumi.*.yaml"))
         hint = f" (stacks here: {', '.join(stacks)})" if stacks else ""
@@ -86,9 +90,10 @@ class StackFiles:
     token_problems: list[Problem]
 
 
-def read_stack(project_dir: Path, stack: str, *, required: bool = True) -> StackFiles:
+def read_stack(project_dir: Path, stack: str, *, required: bool = True, text: str | None = None) -> StackFiles:
+    """`text` stands for the stack file's (what an edit would write)."""
     path = stack_file(project_dir, stack)
-    own = read_stack_file(path) if required or path.is_file() else ConfigFile({}, "")
+    own = read_stack_file(path, text) if required or text is not None or path.is_file() else ConfigFile({}, "")
     project_path = project_dir / catalog.PROJECT_FILE
     project = ConfigFile({}, "")
     project_config: dict[str, Any] = {}
@@ -114,10 +119,11 @@ def model_fleet_section(config: dict[str, Any], *, reveal: bool = True) -> dict[
     return {k[len(prefix) :]: reveal_secure(v) if reveal else v for k, v in config.items() if k.startswith(prefix)}
 
 
-def resolve_stack(project_dir: Path, stack: str, *, reveal: bool = True) -> tuple[StackFiles, catalog.Resolution]:
+def resolve_stack(project_dir: Path, stack: str, *, reveal: bool = True, text: str | None = None) -> tuple[StackFiles, catalog.Resolution]:
     """A stack's items resolved against its catalog, the entries not validated: what `models --explain`,
-    `diff` and `promote` compare, also for a stack whose cluster is out of reach."""
-    files = read_stack(project_dir, stack)
+    `diff` and `promote` compare, also for a stack whose cluster is out of reach. `text` stands for
+    the stack file's."""
+    files = read_stack(project_dir, stack, text=text)
     section = model_fleet_section(files.config, reveal=reveal)
     models = section.get("models") or []
     if not isinstance(models, list):

@@ -59,6 +59,10 @@ def run(project, *args: str) -> int:
 def test_promote_prints_the_change_and_writes_nothing_without_write(project, capsys):
     assert run(project, "promote", "--from", "staging", "--to", "prod", "--model", "qwen3-coder-30b") == 0
     assert capsys.readouterr().out.splitlines() == [
+        "qwen3-coder-30b: Pulumi.prod.yaml models[0] (catalog qwen3-coder-30b)",
+        '  deployment_config.image: "registry.menlo.ai/dockerhub/vllm/vllm-openai:v0.10.2" -> "vllm/vllm-openai:v0.11.0"',
+        "  kept as prod's own: deployment_config.autoscaling_config.min_replicas, deployment_config.autoscaling_config.max_replicas, "
+        "deployment_config.tolerations",
         "--- a/Pulumi.prod.yaml",
         "+++ b/Pulumi.prod.yaml",
         "@@ -10,3 +10,4 @@",
@@ -88,12 +92,14 @@ def test_promoting_every_model_adds_the_ones_the_target_lacks(project, capsys):
 
 def test_diff_shows_what_differs_both_ways_and_after_promotion_only_the_kept_keys(project, capsys):
     assert run(project, "diff", "--from", "staging", "--to", "prod") == 1
+    own = "  (prod's own: promote keeps it)"
     assert capsys.readouterr().out.splitlines() == [
         "qwen3-coder-30b:",
         '  deployment_config.image: "vllm/vllm-openai:v0.11.0" -> "registry.menlo.ai/dockerhub/vllm/vllm-openai:v0.10.2"',
-        "  deployment_config.autoscaling_config.min_replicas: 1 -> 2",
-        "  deployment_config.autoscaling_config.max_replicas: 2 -> 8",
-        '  deployment_config.tolerations: (unset) -> [{"key": "dedicated", "operator": "Equal", "value": "llm", "effect": "NoSchedule"}]',
+        "  deployment_config.autoscaling_config.min_replicas: 1 -> 2" + own,
+        "  deployment_config.autoscaling_config.max_replicas: 2 -> 8" + own,
+        '  deployment_config.tolerations: (unset) -> [{"key": "dedicated", "operator": "Equal", "value": "llm", "effect": "NoSchedule"}]'
+        + own,
         "bge-m3: only in staging",
         "2 models differ from staging to prod",
     ]
@@ -108,13 +114,22 @@ def test_diff_shows_what_differs_both_ways_and_after_promotion_only_the_kept_key
 
     assert run(project, "promote", "--from", "staging", "--to", "prod", "--write") == 0
     capsys.readouterr()
-    assert run(project, "diff", "--from", "staging", "--to", "prod") == 1
-    changed = [line.split(":")[0].strip() for line in capsys.readouterr().out.splitlines()[1:-1]]
-    assert changed == [
+    # What remains is what prod keeps as its own: no difference, the same answer promote gives.
+    assert run(project, "diff", "--from", "staging", "--to", "prod") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0].strip() for line in out[1:-1]] == [
         "deployment_config.autoscaling_config.min_replicas",
         "deployment_config.autoscaling_config.max_replicas",
         "deployment_config.tolerations",
     ]
+    assert all(line.endswith(own) for line in out[1:-1])
+    assert out[-1] == "staging and prod serve the same models (prod keeps 3 values of its own)"
+    assert run(project, "diff", "--from", "staging", "--to", "prod", "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["equal"] is True and report["models"]["qwen3-coder-30b"]["changed"] == {}
+    assert list(report["models"]["qwen3-coder-30b"]["kept"]) == [line.split(":")[0].strip() for line in out[1:-1]]
+    assert run(project, "promote", "--from", "staging", "--to", "prod") == 0
+    assert "nothing to change" in capsys.readouterr().out
 
 
 def test_diff_of_a_stack_with_itself_is_equal(project, capsys):
@@ -131,7 +146,7 @@ def test_promote_refuses_an_unknown_model_and_a_secret_it_cannot_copy(project, c
     assert capsys.readouterr().err.splitlines() == [
         "promote staging -> prod: 2 problems found; nothing was changed",
         "  - --model: Pulumi.staging.yaml serves no model named 'qwen3-coder' (did you mean 'qwen3-coder-30b'?)",
-        "  - qwen3-coder-30b deployment_config.extra_env[0].value: a secret of Pulumi.staging.yaml cannot be copied to "
+        "  - qwen3-coder-30b deployment_config.extra_env[KEY].value: a secret of Pulumi.staging.yaml cannot be copied to "
         "Pulumi.prod.yaml (each stack encrypts its own); set it in Pulumi.prod.yaml with `pulumi config set --secret --path`",
     ]
     assert (project / "Pulumi.prod.yaml").read_text() == PROD

@@ -3,7 +3,8 @@
     .venv/bin/python tests/fuzz/campaign.py [--examples 10000] [--seed 0] [--show 2]
 
 Draws valid, broken, slipped and tampered stacks with the strategies of
-tests/fuzz/strategies.py, checks every property there on each, and ends with one line of counts:
+tests/fuzz/strategies.py, and promote round trips with those of tests/fuzz/promotion.py,
+checks every property there on each, and ends with one line of counts:
 
     cases=10000 valid=... rejected=... crashes=0 unsafe=0 misreported=0 accepted-broken=0 refused-valid=0
 
@@ -26,7 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
+from tests.fuzz import promotion  # noqa: E402
 from tests.fuzz import strategies as fuzz  # noqa: E402
 
 
@@ -52,10 +55,10 @@ def main() -> int:
         suppress_health_check=list(HealthCheck),
     )
     @seed(args.seed)
-    @given(case=fuzz.cases())
-    def campaign(case: fuzz.Case) -> None:
+    @given(case=st.one_of(fuzz.cases(), promotion.promote_cases()))
+    def campaign(case: fuzz.Case | promotion.PromoteCase) -> None:
         try:
-            result = fuzz.check(case)
+            result = promotion.check(case) if isinstance(case, promotion.PromoteCase) else fuzz.check(case)
         except Exception:
             result = fuzz.Result(case, "crash")
             result.add("crash", "the fuzz harness raised", traceback.format_exc(limit=-4))

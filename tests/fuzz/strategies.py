@@ -967,7 +967,7 @@ class Finding:
 
 @dataclass
 class Result:
-    case: Case
+    case: Any  # a Case, or a promote round trip's case (tests/fuzz/promotion.py): what describe()s itself
     outcome: str = ""  # "valid" (loaded), "rejected" (ConfigError) or "crash"
     findings: list[Finding] = field(default_factory=list)
 

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from harness.factories import entry, stack
+from tests.fuzz import promotion
 from tests.fuzz import strategies as fuzz
 
 pytestmark = pytest.mark.fuzz
@@ -61,6 +62,13 @@ def test_hostile_values_that_slip_past_validation_stay_inert_in_every_snippet(ca
 @given(case=fuzz.tampered_cases())
 def test_a_tampered_docs_tree_changes_nothing_but_generated_snippets(case):
     fuzz.assert_holds(case)
+
+
+@settings(FUZZ, max_examples=25)
+@given(case=promotion.promote_cases())
+def test_promote_round_trips_leave_nothing_to_diff_and_a_stack_check_accepts(case):
+    result = promotion.check(case)
+    assert not result.findings, result.report()
 
 
 def test_the_campaign_benchmark_reports_its_counts():
