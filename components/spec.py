@@ -18,7 +18,6 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from kubernetes.utils.quantity import parse_quantity
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -63,11 +62,27 @@ KUBERAY_CRD = "rayclusters.ray.io"
 ENVOY_GATEWAY_CRD = "gatewayclasses.gateway.networking.k8s.io"
 
 
+# What each suffix of the API server's quantity grammar multiplies by.
+_SCALE = {
+    **{suffix: Decimal(1000) ** power for power, suffix in enumerate(("", "k", "M", "G", "T", "P", "E"))},
+    **{suffix: Decimal(10) ** -power for power, suffix in ((3, "m"), (6, "u"), (9, "n"))},
+    **{f"{suffix}i": Decimal(1024) ** power for power, suffix in enumerate("KMGTPE", start=1)},
+}
+
+
 @functools.lru_cache(maxsize=4096)
 def quantity_value(value: str) -> Decimal:
-    # A fleet repeats a few quantities thousands of times (requests, node VRAM in every capacity
-    # check), and Kubernetes' parser is slow; a Decimal is immutable, so one value serves all.
-    return parse_quantity(value)
+    """A quantity in the API server's grammar (`500m`, `16Gi`, `1e3`) as a number; ValueError for
+    anything else. The same values as the kubernetes client's parse_quantity (a property test
+    holds them equal), without importing the client, which costs a command about 0.2-0.6 s.
+    A fleet repeats a few quantities thousands of times; a Decimal is immutable, so one serves all."""
+    match = QUANTITY.fullmatch(value)
+    if match is None:
+        raise ValueError(f"{value!r} is not a Kubernetes quantity")
+    suffix = match.group(3) or ""
+    if not suffix or suffix not in _SCALE:  # none, or a decimal exponent (`e3`): the number as written
+        return Decimal(value)
+    return Decimal(value[: len(value) - len(suffix)]) * _SCALE[suffix]
 
 
 def _quantity(value: str) -> str:

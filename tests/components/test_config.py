@@ -6,10 +6,13 @@ import json
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from components import config, pulumi_config, secret_values
 from components.problems import ConfigError
+from components.spec import QUANTITY, quantity_value
 from harness.factories import DELETE, SEED_REQUEST, entry, gpu_entry, stack, write_stack
 
 pytestmark = pytest.mark.unit
@@ -522,3 +525,25 @@ def test_an_empty_render_directory_is_refused_rather_than_read_two_ways(director
     assert problems_of(stack(entry(), kubernetes={"render_yaml_to_directory": directory})) == [
         "kubernetes.render_yaml_to_directory: must name a directory; remove the key to apply to a cluster"
     ]
+
+
+@pytest.mark.unit
+@settings(max_examples=500, deadline=None)
+@given(st.from_regex(QUANTITY, fullmatch=True))
+def test_quantity_values_are_the_kubernetes_clients(text):
+    from kubernetes.utils.quantity import parse_quantity
+
+    try:
+        expected = parse_quantity(text)
+    except (ValueError, ArithmeticError):
+        with pytest.raises((ValueError, ArithmeticError)):
+            quantity_value(text)
+        return
+    assert quantity_value(text) == expected
+
+
+@pytest.mark.unit
+def test_a_quantity_outside_the_grammar_is_a_value_error():
+    for text in (" 2", "2\n", "inf", "NaN", "1Ki2", "2ki", ""):
+        with pytest.raises(ValueError):
+            quantity_value(text)
