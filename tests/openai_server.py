@@ -191,6 +191,7 @@ class FakeOpenAI:
         known_models: set[str] | None = None,
         batch_polls_before_done: int = 2,
         batch_outcome: str = "completed",
+        batch_waiting_status: str = "in_progress",
     ):
         if batch_outcome not in BATCH_OUTCOMES:
             raise ValueError(f"batch_outcome must be one of {BATCH_OUTCOMES}, not {batch_outcome!r}")
@@ -198,6 +199,8 @@ class FakeOpenAI:
         self.known_models = known_models
         self.batch_polls_before_done = batch_polls_before_done
         self.batch_outcome = batch_outcome
+        # What a batch reports while it runs: a word no client knows shows how one copes.
+        self.batch_waiting_status = batch_waiting_status
         self._lock = threading.RLock()
         self._requests: list[RecordedRequest] = []
         self._files: dict[str, tuple[dict, bytes]] = {}
@@ -415,7 +418,7 @@ class FakeOpenAI:
         last_step = {"completed": "finalizing", "cancelled": "cancelling"}.get(batch.outcome)
         if last_step and batch.polls > 1 and batch.polls == self.batch_polls_before_done - 1:
             return last_step
-        return "in_progress"
+        return self.batch_waiting_status
 
     def _advance(self, batch: _Batch, status: str) -> None:
         obj, now, total = batch.obj, _now(), len(batch.lines)
