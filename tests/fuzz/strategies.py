@@ -497,7 +497,9 @@ def _code_in_unused_huggingface_id(draw, case: Case) -> tuple[str, ...]:
 def _code_in_model_flag(draw, case: Case) -> tuple[str, ...]:
     target = _entry(case)
     model_id = draw(hostile("org/x", spaces=False))
-    target["deployment_config"].update(command=["vllm", "serve"], args=["--model", model_id, "--port", "8000"], enable_autoscaling=False)
+    # The api_server module: `vllm serve` refuses --model.
+    command = ["python3", "-m", "vllm.entrypoints.openai.api_server"]
+    target["deployment_config"].update(command=command, args=["--model", model_id, "--port", "8000"], enable_autoscaling=False)
     case.model_ids[target["name"]] = model_id
     return ("deployment_config.args",)
 
