@@ -1,5 +1,12 @@
 """A fake OpenAI-compatible HTTP server for tests: stdlib only, bound to 127.0.0.1.
 
+The snippets are proven against the real servers (vLLM and AIBrix's batch service, the
+`servers` tier in tests/servers). This stand-in stays for what those cannot be made to do on
+demand: a batch that fails, is cancelled or expires, or sits in a status word no client knows;
+a given number of polls before it ends (the wait between them); an answer that never comes or a
+401 with a given body; and a record of every request as it was sent (the exact model ID, path,
+headers and uploaded file a snippet sent, which a real server accepts without telling).
+
 with FakeOpenAI(api_key="test-key", known_models={"my-model"}) as server:
     client = openai.OpenAI(api_key="test-key", base_url=server.base_url)
     ...
