@@ -75,7 +75,11 @@ def vllm_accepts_the_command_line(parts: EntryParts) -> Iterator[Finding]:
     if cmdline is None:
         return
     if cmdline.serve_with_model_flag:
-        yield "problem", "deployment_config.args", "vLLM refuses --model with `vllm serve`: give the model as its argument (`vllm serve MODEL`)"
+        yield (
+            "problem",
+            "deployment_config.args",
+            "vLLM refuses --model with `vllm serve`: give the model as its argument (`vllm serve MODEL`)",
+        )
     if cmdline.auto_tool_choice and not cmdline.tool_calling:
         yield (
             "problem",

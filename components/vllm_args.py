@@ -8,6 +8,7 @@ read as the words vLLM receives: the script split as the shell splits it, a plai
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import shlex
 from dataclasses import dataclass
@@ -114,7 +115,7 @@ def _serve_positional(tokens: list[str]) -> str | None:
 
 
 def _serves(tokens: list[str]) -> bool:
-    return any(t.rsplit("/", 1)[-1] == "vllm" and n == "serve" for t, n in zip(tokens, tokens[1:]))
+    return any(t.rsplit("/", 1)[-1] == "vllm" and n == "serve" for t, n in itertools.pairwise(tokens))
 
 
 def _max_model_len(tokens: list[str]) -> int | None:

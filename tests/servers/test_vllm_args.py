@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from components import config, vllm_args
+from components import stack_files, vllm_args
 from tests.docsgen.site import FLEET
 from tests.servers import install
 from tests.servers.conftest import REPO, require_servers
@@ -26,7 +26,7 @@ API_SERVER = "vllm.entrypoints.openai.api_server"
 
 def committed_entries():
     for stack in STACKS:
-        _, resolution = config.resolve_stack(REPO, stack)
+        _, resolution = stack_files.resolve_stack(REPO, stack)
         for item in resolution.items:
             yield f"Pulumi.{stack}.yaml {item.entry['name']}", item.entry
     for model in FLEET:
@@ -48,9 +48,13 @@ def vllm_line(words: list[str]) -> dict:
 
 def read_with_vllm(lines: list[dict]) -> list[dict]:
     result = subprocess.run(
-        [str(install.python("vllm")), "-m", "tests.servers.vllm_parse"], input=json.dumps(lines), cwd=REPO,
+        [str(install.python("vllm")), "-m", "tests.servers.vllm_parse"],
+        input=json.dumps(lines),
+        cwd=REPO,
         env={"PATH": "/usr/bin:/bin", "VLLM_TARGET_DEVICE": "cpu", "HF_HUB_OFFLINE": "1"},
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.splitlines()[-1])
@@ -63,7 +67,7 @@ def vllm_readings() -> dict[str, dict]:
     for _, entry in ENTRIES:
         deployment = entry["deployment_config"]
         lines.append(vllm_line(vllm_args.words(deployment["command"], deployment.get("args", []))))
-    return dict(zip([label for label, _ in ENTRIES], read_with_vllm(lines)))
+    return dict(zip([label for label, _ in ENTRIES], read_with_vllm(lines), strict=True))
 
 
 def test_the_committed_stacks_have_model_entries():
@@ -90,9 +94,11 @@ def test_vllm_refuses_an_unknown_flag_and_says_which():
     # The check itself, on command lines no entry has: a flag vLLM does not know is named, and
     # vLLM refuses what `check` refuses (tests/components/test_config.py).
     require_servers()
-    unknown, tools = read_with_vllm([
-        {"form": "serve", "args": ["m", "--served-model-name", "m", "--no-such-flag"]},
-        {"form": "serve", "args": ["m", "--enable-auto-tool-choice"]},
-    ])
+    unknown, tools = read_with_vllm(
+        [
+            {"form": "serve", "args": ["m", "--served-model-name", "m", "--no-such-flag"]},
+            {"form": "serve", "args": ["m", "--enable-auto-tool-choice"]},
+        ]
+    )
     assert "unrecognized arguments: --no-such-flag" in unknown["error"]
     assert tools == {"error": "Error: --enable-auto-tool-choice requires --tool-call-parser"}
