@@ -83,3 +83,5 @@ include mk/docs.mk
 include mk/engine.mk
 # cluster-build, cluster-up, cluster-down: the test control plane (tests/cluster)
 include mk/cluster.mk
+# servers: vLLM and AIBrix's batch service for the servers tests (tests/servers)
+include mk/servers.mk

@@ -69,6 +69,26 @@ def port_is_the_serving_port(parts: EntryParts) -> Iterator[Finding]:
         )
 
 
+def vllm_accepts_the_command_line(parts: EntryParts) -> Iterator[Finding]:
+    """What vLLM's own argument parser refuses (the servers tier reads every entry with it)."""
+    cmdline = parts.cmdline
+    if cmdline is None:
+        return
+    if cmdline.serve_with_model_flag:
+        yield (
+            "problem",
+            "deployment_config.args",
+            "vLLM refuses --model with `vllm serve`: give the model as its argument (`vllm serve MODEL`)",
+        )
+    if cmdline.auto_tool_choice and not cmdline.tool_calling:
+        yield (
+            "problem",
+            "deployment_config.args",
+            "vLLM refuses --enable-auto-tool-choice without --tool-call-parser: "
+            "add the parser of the model's tool-call format (e.g. --tool-call-parser hermes)",
+        )
+
+
 def model_id_is_routable(parts: EntryParts) -> Iterator[Finding]:
     """The ID clients call the model by must be one a label can carry, or the gateway cannot route it."""
     cmdline = parts.cmdline
@@ -143,6 +163,7 @@ def cache_claim_fits_the_replicas(parts: EntryParts) -> Iterator[Finding]:
 ENTRY_RULES: tuple[Callable[[EntryParts], Iterator[Finding]], ...] = (
     served_name_matches,
     port_is_the_serving_port,
+    vllm_accepts_the_command_line,
     model_id_is_routable,
     docs_agree_with_the_command_line,
     gpu_count_within_requirements,

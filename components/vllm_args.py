@@ -8,6 +8,7 @@ read as the words vLLM receives: the script split as the shell splits it, a plai
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import shlex
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ class VllmCommandLine:
     # Tokens of prompt and output together; None lets vLLM take the model's own limit.
     max_model_len: int | None = None
     tool_calling: bool = False
+    auto_tool_choice: bool = False  # --enable-auto-tool-choice, which vLLM refuses without a parser
+    serve_with_model_flag: bool = False  # `vllm serve --model X`, which vLLM refuses
 
     def model_id(self, huggingface_id: str) -> str:
         """The model ID clients must send: what vLLM registers the model under."""
@@ -111,6 +114,10 @@ def _serve_positional(tokens: list[str]) -> str | None:
     return None
 
 
+def _serves(tokens: list[str]) -> bool:
+    return any(t.rsplit("/", 1)[-1] == "vllm" and n == "serve" for t, n in itertools.pairwise(tokens))
+
+
 def _max_model_len(tokens: list[str]) -> int | None:
     value = _flag(tokens, "--max-model-len")
     if value is None:
@@ -119,6 +126,11 @@ def _max_model_len(tokens: list[str]) -> int | None:
         return token_count(value)
     except ValueError as err:
         raise VllmArgsError(f"--max-model-len {err}") from None
+
+
+def words(command: list[str], args: list[str]) -> list[str]:
+    """The words vLLM receives: a shell's `-c` script split as the shell splits it."""
+    return _tokens(list(command), list(args))
 
 
 def parse(command: list[str], args: list[str]) -> VllmCommandLine:
@@ -137,4 +149,6 @@ def _parse(command: tuple[str, ...], args: tuple[str, ...]) -> VllmCommandLine:
         max_model_len=_max_model_len(tokens),
         # vLLM chooses tools for the model only with both: the switch, and a parser for its tool-call format.
         tool_calling="--enable-auto-tool-choice" in tokens and _flag(tokens, "--tool-call-parser") is not None,
+        auto_tool_choice="--enable-auto-tool-choice" in tokens,
+        serve_with_model_flag=_serves(tokens) and "--model" in tokens,
     )

@@ -1,5 +1,12 @@
 """A fake OpenAI-compatible HTTP server for tests: stdlib only, bound to 127.0.0.1.
 
+The snippets are proven against the real servers (vLLM and AIBrix's batch service, the
+`servers` tier in tests/servers). This stand-in stays for what those cannot be made to do on
+demand: a batch that fails, is cancelled or expires, or sits in a status word no client knows;
+a given number of polls before it ends (the wait between them); an answer that never comes or a
+401 with a given body; and a record of every request as it was sent (the exact model ID, path,
+headers and uploaded file a snippet sent, which a real server accepts without telling).
+
 with FakeOpenAI(api_key="test-key", known_models={"my-model"}) as server:
     client = openai.OpenAI(api_key="test-key", base_url=server.base_url)
     ...
@@ -191,6 +198,7 @@ class FakeOpenAI:
         known_models: set[str] | None = None,
         batch_polls_before_done: int = 2,
         batch_outcome: str = "completed",
+        batch_waiting_status: str = "in_progress",
     ):
         if batch_outcome not in BATCH_OUTCOMES:
             raise ValueError(f"batch_outcome must be one of {BATCH_OUTCOMES}, not {batch_outcome!r}")
@@ -198,6 +206,8 @@ class FakeOpenAI:
         self.known_models = known_models
         self.batch_polls_before_done = batch_polls_before_done
         self.batch_outcome = batch_outcome
+        # What a batch reports while it runs: a word no client knows shows how one copes.
+        self.batch_waiting_status = batch_waiting_status
         self._lock = threading.RLock()
         self._requests: list[RecordedRequest] = []
         self._files: dict[str, tuple[dict, bytes]] = {}
@@ -415,7 +425,7 @@ class FakeOpenAI:
         last_step = {"completed": "finalizing", "cancelled": "cancelling"}.get(batch.outcome)
         if last_step and batch.polls > 1 and batch.polls == self.batch_polls_before_done - 1:
             return last_step
-        return "in_progress"
+        return self.batch_waiting_status
 
     def _advance(self, batch: _Batch, status: str) -> None:
         obj, now, total = batch.obj, _now(), len(batch.lines)

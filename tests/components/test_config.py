@@ -150,7 +150,8 @@ def test_served_model_name_mismatch_uses_the_apis_message():
 
 def test_served_model_name_with_equals_sign_is_read():
     args = ["--model", "Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8", "--served-model-name=wrong-name"]
-    (problem,) = problems_of(stack(entry(**{"deployment_config.command": ["vllm", "serve"], "deployment_config.args": args})))
+    command = ["python3", "-m", "vllm.entrypoints.openai.api_server"]
+    (problem,) = problems_of(stack(entry(**{"deployment_config.command": command, "deployment_config.args": args})))
     assert "--served-model-name 'wrong-name' must match model name 'qwen3-coder-30b'" in problem
 
 
@@ -201,6 +202,40 @@ def test_vllm_port_other_than_8000_is_an_error():
     args = ["-c", "vllm serve X --served-model-name qwen3-coder-30b --port 9000"]
     (problem,) = problems_of(stack(entry(**{"deployment_config.args": args})))
     assert "vLLM --port 9000 must be 8000" in problem
+
+
+def test_auto_tool_choice_without_a_tool_call_parser_is_an_error_as_vllm_refuses_it():
+    args = ["-c", "vllm serve X --served-model-name qwen3-coder-30b --enable-auto-tool-choice"]
+    (problem,) = problems_of(stack(entry(**{"deployment_config.args": args})))
+    assert problem.endswith(
+        "deployment_config.args: vLLM refuses --enable-auto-tool-choice without --tool-call-parser: "
+        "add the parser of the model's tool-call format (e.g. --tool-call-parser hermes)"
+    )
+
+
+def test_model_flag_with_vllm_serve_is_an_error_as_vllm_refuses_it():
+    command = {
+        "deployment_config.command": ["vllm", "serve"],
+        "deployment_config.args": ["--model", "X", "--served-model-name", "qwen3-coder-30b"],
+    }
+    (problem,) = problems_of(stack(entry(**command)))
+    assert problem.endswith(
+        "deployment_config.args: vLLM refuses --model with `vllm serve`: give the model as its argument (`vllm serve MODEL`)"
+    )
+
+
+def test_model_flag_with_the_api_server_module_is_accepted_as_vllm_accepts_it():
+    command = ["python3", "-m", "vllm.entrypoints.openai.api_server"]
+    args = ["--model", "X", "--served-model-name", "qwen3-coder-30b"]
+    raw = stack(entry(**{"deployment_config.command": command, "deployment_config.args": args}))
+    [model] = config.load(raw, source="Pulumi.dev.yaml").spec.models
+    assert model.deployment_config.cmdline.model == "X"
+
+
+def test_tool_call_parser_without_auto_tool_choice_is_accepted_as_vllm_accepts_it():
+    args = ["-c", "vllm serve X --served-model-name qwen3-coder-30b --tool-call-parser hermes"]
+    [model] = config.load(stack(entry(**{"deployment_config.args": args})), source="Pulumi.dev.yaml").spec.models
+    assert not model.deployment_config.cmdline.tool_calling
 
 
 def test_unknown_keys_with_did_you_mean():

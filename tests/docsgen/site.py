@@ -45,8 +45,8 @@ class Model:
             # Served under its Hugging Face ID: no --served-model-name, which autoscaling would need.
             overrides |= {
                 "huggingface_id": self.model_id,
-                "deployment_config.command": ["vllm", "serve"],
-                "deployment_config.args": ["--model", self.model_id],
+                "deployment_config.command": ["vllm", "serve", self.model_id],
+                "deployment_config.args": [],
                 "deployment_config.enable_autoscaling": False,
             }
         return entry(self.name, display_name=self.display_name, model_type=self.model_type, **overrides)

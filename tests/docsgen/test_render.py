@@ -24,8 +24,8 @@ MISTRAL = {
     "requirements": {"cpu": "4", "memory": "32Gi", "gpu": {"min_vram": "24Gi"}},
     "deployment_config": {
         "image": "vllm/vllm-openai:v0.10.2",
-        "command": ["vllm", "serve"],
-        "args": ["--model", "mistralai/Mistral-Nemo-Instruct-2407", "--max-model-len", "32K"],
+        "command": ["vllm", "serve", "mistralai/Mistral-Nemo-Instruct-2407"],
+        "args": ["--max-model-len", "32K"],
         "gpu_count": 1,
     },
     "docs": {

@@ -192,6 +192,19 @@ def test_batch_that_does_not_complete_ends_the_snippet_with_an_error(serve, sect
     assert fleet.sleeps() == ["10", "10"]
 
 
+@pytest.mark.parametrize("section", SECTIONS)
+def test_batch_in_a_status_the_snippet_does_not_know_is_waited_on_30_times_then_given_up(serve, section):
+    fleet = serve(batch_polls_before_done=100, batch_waiting_status="paused")
+
+    result = fleet.run(FLEET[0], "batch", section)
+
+    assert result.returncode == 1
+    assert result.stdout.count("Batch status: paused") == 30
+    message = {"CLI": "Error: batch status still unknown", "Python": "Batch status still unknown"}[section]
+    assert result.stderr.splitlines()[-1] == f"{message} after 30 checks: paused"
+    assert fleet.sleeps() == ["10"] * 29
+
+
 @pytest.mark.parametrize("api_key", [None, ""], ids=["unset", "empty"])
 @pytest.mark.parametrize("page", PAGES)
 def test_bash_snippet_without_api_key_says_how_to_set_it(serve, page, api_key):

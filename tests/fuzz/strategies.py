@@ -497,7 +497,9 @@ def _code_in_unused_huggingface_id(draw, case: Case) -> tuple[str, ...]:
 def _code_in_model_flag(draw, case: Case) -> tuple[str, ...]:
     target = _entry(case)
     model_id = draw(hostile("org/x", spaces=False))
-    target["deployment_config"].update(command=["vllm", "serve"], args=["--model", model_id, "--port", "8000"], enable_autoscaling=False)
+    # The api_server module: `vllm serve` refuses --model.
+    command = ["python3", "-m", "vllm.entrypoints.openai.api_server"]
+    target["deployment_config"].update(command=command, args=["--model", model_id, "--port", "8000"], enable_autoscaling=False)
     case.model_ids[target["name"]] = model_id
     return ("deployment_config.args",)
 
@@ -1335,7 +1337,8 @@ CURL_STUB = """#!/bin/bash
 { printf '%s\\0' "$#"; printf '%s\\0' "$@"; } >> "$FUZZ_CURL_LOG"
 echo '{"id": "fuzz", "status": "completed", "output_file_id": "fuzz"}'
 """
-JQ_STUB = "#!/bin/bash\ncat > /dev/null\necho completed\n"
+# A cooperating server's batch completes with no failed request: it has no error file.
+JQ_STUB = '#!/bin/bash\ncat > /dev/null\ncase "$*" in *error_file_id*) exit 0 ;; esac\necho completed\n'
 SLEEP_STUB = "#!/bin/bash\nexit 0\n"
 PYTHON_RUNNER = '''\
 """Run a snippet with a recording stand-in for the openai package; write what it called as JSON."""
@@ -1356,6 +1359,8 @@ class Recorder:
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
+        if name == "error_file_id":  # a cooperating server's batch has no failed request
+            return None
         return "completed" if name == "status" else Recorder(self._path + "." + name)
 
     def __call__(self, *args, **kwargs):
@@ -1384,6 +1389,7 @@ def ask(prompt=""):
 
 openai = types.ModuleType("openai")
 openai.OpenAI = Recorder("OpenAI")
+openai.APIStatusError = type("APIStatusError", (Exception,), {})
 sys.modules["openai"] = openai
 getpass.getpass = ask
 time.sleep = lambda seconds: None

@@ -5,7 +5,7 @@ import sys
 import time
 from getpass import getpass
 
-from openai import OpenAI
+from openai import APIStatusError, OpenAI
 
 # Read the API key from the API_KEY environment variable, or ask for it
 api_key = os.environ.get("API_KEY") or getpass("Enter your kluster.ai API key: ")
@@ -15,6 +15,17 @@ client = OpenAI(
     api_key=api_key,
     base_url="https://api.dev.example.com/v1",
 )
+
+
+# Show an error the API answers with as its message, not as a traceback
+def show_api_error(kind, error, traceback):
+    if isinstance(error, APIStatusError):
+        print(f"Error: {error.status_code} {error.message}", file=sys.stderr)
+    else:
+        sys.__excepthook__(kind, error, traceback)
+
+
+sys.excepthook = show_api_error
 
 # Create requests with the batch input structure
 requests = [
@@ -68,23 +79,47 @@ batch_request = client.batches.create(
     completion_window="24h",
 )
 
+# Statuses a batch passes through, and those it ends with
+waiting_statuses = ("validating", "scheduling", "in_progress", "finalizing", "cancelling")
+final_statuses = ("completed", "failed", "cancelled", "expired")
+# A status outside both lists is waited on too, but not for more than this many checks
+max_unknown_checks = 30
+
 # Poll the batch status until it ends
+unknown_checks = 0
 while True:
     batch_status = client.batches.retrieve(batch_request.id)
     print(f"Batch status: {batch_status.status}")
-    print(f"Completed tasks: {batch_status.request_counts.completed} / {batch_status.request_counts.total}")
+    # The request counts may be missing, e.g. while the batch is being scheduled
+    if batch_status.request_counts is not None:
+        print(f"Completed tasks: {batch_status.request_counts.completed} / {batch_status.request_counts.total}")
 
-    if batch_status.status in ("completed", "failed", "cancelled", "expired"):
+    if batch_status.status in final_statuses:
         break
+    if batch_status.status not in waiting_statuses:
+        unknown_checks += 1
+        if unknown_checks == max_unknown_checks:
+            sys.exit(f"Batch status still unknown after {unknown_checks} checks: {batch_status.status}")
 
     time.sleep(10)  # Wait for 10 seconds before checking again
 
 if batch_status.status != "completed":
+    for error in batch_status.errors.data if batch_status.errors else []:
+        print(f"Error: {error.message}", file=sys.stderr)
     sys.exit(f"Batch ended with status: {batch_status.status}")
 
-# Retrieve the results
-results = client.files.content(batch_status.output_file_id).text
+# Retrieve the results (a batch whose every request failed has none)
+if batch_status.output_file_id:
+    results = client.files.content(batch_status.output_file_id).text
 
-# Print response to console
-print("\n🔍 AI batch response:")
-print(results)
+    # Print response to console
+    print("\n🔍 AI batch response:")
+    print(results)
+
+# Requests that failed are in a file of their own
+if batch_status.error_file_id:
+    errors = client.files.content(batch_status.error_file_id).text
+    if errors.strip():
+        print("\nFailed requests:", file=sys.stderr)
+        print(errors, file=sys.stderr)
+        sys.exit("Batch completed, but some requests failed")

@@ -1,8 +1,9 @@
 # Real-time embedding with BGE M3 on kluster.ai
 import os
+import sys
 from getpass import getpass
 
-from openai import OpenAI
+from openai import APIStatusError, OpenAI
 
 # Read the API key from the API_KEY environment variable, or ask for it
 api_key = os.environ.get("API_KEY") or getpass("Enter your kluster.ai API key: ")
@@ -12,6 +13,17 @@ client = OpenAI(
     api_key=api_key,
     base_url="https://api.dev.example.com/v1",
 )
+
+
+# Show an error the API answers with as its message, not as a traceback
+def show_api_error(kind, error, traceback):
+    if isinstance(error, APIStatusError):
+        print(f"Error: {error.status_code} {error.message}", file=sys.stderr)
+    else:
+        sys.__excepthook__(kind, error, traceback)
+
+
+sys.excepthook = show_api_error
 
 # Create embedding request
 response = client.embeddings.create(
