@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -344,31 +343,6 @@ def assert_converges(project: Path, fleets: Fleets, capsys) -> None:
     assert run(project) == 0
     assert capsys.readouterr().out.endswith(f": 0 written, 0 deleted, {len(fleets.new)} unchanged\n")
     assert run(project, "--check") == 0
-
-
-@pytest.mark.process
-def test_a_docs_run_killed_at_any_moment_leaves_old_or_new_files_and_the_next_run_converges(tmp_path, fleets, capsys):
-    # When a run is ready to write (stack read, docs planned and compared: a check of converged docs)
-    # and when it is done.
-    converged = going_to_b(fleets, tmp_path / "converged")
-    assert run(converged) == 0
-    start = time.perf_counter()
-    subprocess.run([*command(converged), "--check"], cwd=ROOT, capture_output=True, check=True)
-    ready = time.perf_counter() - start
-    start = time.perf_counter()
-    subprocess.run(command(going_to_b(fleets, tmp_path / "done")), cwd=ROOT, capture_output=True, check=True)
-    done = time.perf_counter() - start
-
-    delays = [ready + (done - ready) * k / 4 for k in range(5)]
-    for n, delay in enumerate(delays):
-        project = going_to_b(fleets, tmp_path / f"killed-{n}")
-        process = subprocess.Popen(command(project), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        process.kill()
-        process.wait()
-
-        assert_old_or_new(snapshot(project / "docs"), fleets.old, fleets.new)
-        assert_converges(project, fleets, capsys)
 
 
 KILLED_AT_CALL = """
