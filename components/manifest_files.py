@@ -4,20 +4,21 @@ In render mode (`kubernetes.render_yaml_to_directory`) these files are the outpu
 The Kubernetes provider's own rendering writes a file only when Pulumi's state says the resource
 changed, so a fresh checkout or a second CI job sharing the state would get no files; these are
 written on every run from the same builders the component declares, like the docs. Secrets are
-written without their values. A record in the directory lists the files written, so a removed
-model's files go and nothing else there is touched.
+written without their values. A record in the directory lists the files written with a digest of
+each (written_record), so a removed model's files go, and only when they still hold what was
+written; nothing else there is touched.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from components import atomic_files
+from components import atomic_files, written_record
 from components.manifests import namespace as namespace_manifest
 from components.manifests import objects
 from components.preflight import ClusterFacts
@@ -25,8 +26,10 @@ from components.problems import ConfigError, Problem
 from components.spec import SERVICE_MONITOR_CRD, StackSpec
 
 RECORD = ".model-fleet-rendered.json"
-# What a file name of ours looks like: kind, then namespace and name (DNS names), `.yaml`.
-FILE_NAME = re.compile(r"[a-z]+(-[a-z0-9]([-a-z0-9.]*[a-z0-9])?)+\.yaml")
+# The kinds of object stack_objects declares, as file_name spells them.
+KINDS = ("namespace", "secret", "persistentvolumeclaim", "deployment", "service", "servicemonitor", "podautoscaler")
+# What a file name of ours looks like: a kind we render, then namespace and name (DNS names), `.yaml`.
+FILE_NAME = re.compile(rf"(?:{'|'.join(KINDS)})(-[a-z0-9]([-a-z0-9.]*[a-z0-9])?)+\.yaml")
 
 
 def stack_objects(spec: StackSpec, facts: ClusterFacts) -> list[dict]:
@@ -62,37 +65,50 @@ class Written:
     unchanged: int
 
 
-def _recorded(directory: Path) -> set[str]:
-    try:
-        names = json.loads((directory / RECORD).read_text(encoding="utf-8"))["files"]
-    except FileNotFoundError:
-        return set()
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ConfigError(
-            [Problem(RECORD, f"unreadable record of rendered files in {directory}: {err}")], source="rendered manifests"
-        ) from None
-    bad = [n for n in names if not (isinstance(n, str) and FILE_NAME.fullmatch(n))] if isinstance(names, list) else [names]
-    if bad:
-        # Only file names this module writes may be deleted; anything else was not written by us.
-        raise ConfigError(
-            [Problem(RECORD, f"{name!r} is not a file name model-fleet writes; nothing was touched") for name in bad],
-            source="rendered manifests",
-        )
-    return set(names)
+def _name_problem(_index: int, name: object) -> str | None:
+    if isinstance(name, str) and FILE_NAME.fullmatch(name):
+        return None
+    # Only file names this module writes may be deleted; anything else was not written by us.
+    return f"{name!r} is not a file name model-fleet writes; nothing was touched"
+
+
+def _refused(problems: list[Problem]) -> ConfigError:
+    return ConfigError(problems, source="rendered manifests")
 
 
 @dataclass
 class Plan:
-    """What to write into `directory`, checked against the record before anything is touched."""
+    """What to write into `directory` and delete from it, checked against the record before anything is touched."""
 
     directory: Path
     files: dict[str, str]
-    previous: set[str]
+    previous: dict[str, frozenset[str]]
+    deletes: list[str]
 
 
 def plan(directory: Path, files: dict[str, str]) -> Plan:
-    """Read and check the record of what was written before; raises ConfigError, touching nothing."""
-    return Plan(directory, files, _recorded(directory) if directory.is_dir() else set())
+    """Read and check the record of what was written before; raises ConfigError, touching nothing.
+
+    A recorded file that is no longer rendered is deleted only if it holds what was written.
+    """
+    where = f"{directory / RECORD}"
+    try:
+        data = (directory / RECORD).read_bytes() if directory.is_dir() else None
+    except FileNotFoundError:
+        data = None
+    except OSError as err:
+        raise _refused([Problem(where, f"unreadable record of rendered files in {directory}: {err}")]) from None
+    try:
+        previous = {} if data is None else written_record.parse(data, where, _name_problem)
+        gone = sorted(set(previous) - set(files))
+        unproven = written_record.unproven(directory, previous, gone, where)
+    except written_record.RecordError as err:
+        raise _refused(err.problems) from None
+    except OSError as err:
+        raise _refused([Problem(where, f"cannot read {err.filename}: {err.strerror or err}; nothing was touched")]) from None
+    if unproven:
+        raise _refused(unproven)
+    return Plan(directory, files, previous, [n for n in gone if os.path.lexists(directory / n)])
 
 
 class WriteError(Exception):
@@ -108,8 +124,16 @@ def write(planned: Plan) -> Written:
     directory, files, previous = planned.directory, planned.files, planned.previous
     changed: list[str] = []
     gone: list[str] = []
+    final = written_record.text({name: [written_record.digest(text)] for name, text in files.items()})
+    # Written first, so every file this run may touch is owned by the next run if this one is killed.
+    staged = written_record.text(
+        {name: {*previous.get(name, ()), *([written_record.digest(files[name])] if name in files else [])} for name in {*previous, *files}}
+    )
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        on_disk = written_record.digest_of(directory / RECORD)
+        if on_disk not in (written_record.digest(staged), written_record.digest(final)):
+            atomic_files.write_text(directory / RECORD, staged)
         for name, text in files.items():
             path = directory / name
             try:
@@ -119,13 +143,13 @@ def write(planned: Plan) -> Written:
             if not same:
                 atomic_files.write_text(path, text)
                 changed.append(name)
-        for name in sorted(n for n in previous - set(files) if (directory / n).is_file()) + atomic_files.leftovers(directory):
+        for name in planned.deletes:
+            (directory / name).unlink(missing_ok=True)
+            gone.append(name)
+        for name in atomic_files.leftovers(directory):
             (directory / name).unlink()
-            if name in previous:
-                gone.append(name)
-        record = json.dumps({"generator": "model-fleet", "files": sorted(files)}, indent=2) + "\n"
-        if previous != set(files) or not (directory / RECORD).is_file():
-            atomic_files.write_text(directory / RECORD, record)
+        if written_record.digest_of(directory / RECORD) != written_record.digest(final):
+            atomic_files.write_text(directory / RECORD, final)
     except OSError as err:
         done = "nothing was changed" if not (changed or gone) else f"{len(changed)} written and {len(gone)} deleted before it stopped"
         raise WriteError(

@@ -3,8 +3,9 @@
 The whole plan is computed, and checked for conflicts, before the first byte is written.
 A record beside the snippets lists the files this generator wrote, so a model removed from
 the stack loses its files and page entries while hand-written ones are never touched. The
-record is input like any other: it may only name snippet paths this generator writes, and no
-write or delete may leave the docs root, links followed.
+record is input like any other: it may only name snippet paths this generator writes, a file
+is deleted only if it holds what the record says was written (written_record), and no write or
+delete may leave the docs root, links followed.
 
 A run may be killed at any point: every file is replaced whole, the record names every file
 the run may touch before the first of them is written, and the next run removes the temporary
@@ -26,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from components import atomic_files
+from components import atomic_files, written_record
 from components.problems import ConfigError, Problem
 from components.spec import StackSpec
 from docsgen import pages, render
@@ -149,30 +150,25 @@ def plan_for_writing(spec: StackSpec, root: Path) -> Plan:
     return result
 
 
-def _record_text(files: set[str]) -> str:
-    record = {"generator": "model-fleet", "note": "files written by `python -m docsgen`; do not edit", "files": sorted(files)}
-    return json.dumps(record, indent=2) + "\n"
+def _record_text(files: dict[str, set[str]]) -> str:
+    return written_record.text(files, note="files written by `python -m docsgen`; do not edit")
 
 
-def read_record(root: Path) -> set[str]:
+def _include_problem(index: int, include: object) -> str | None:
+    if isinstance(include, str) and RECORDED_INCLUDE.fullmatch(include):
+        return None
+    return f"files[{index}] {json.dumps(include)} is not a snippet this generator writes: {RECORDED_FORM}"
+
+
+def read_record(root: Path) -> dict[str, frozenset[str]]:
+    """Each include the record names → the digests its file may hold."""
     data = _read_bytes(root / RECORD)
     if data is None:
-        return set()
-    where = str(RECORD)
+        return {}
     try:
-        files = json.loads(data.decode("utf-8"))["files"]
-    except (ValueError, KeyError, TypeError) as err:
-        raise ConfigError([Problem(where, f"unreadable record of generated files: {err}")], source="docs") from err
-    if not isinstance(files, list):
-        raise ConfigError([Problem(where, f'"files" is not a list: {json.dumps(files)}')], source="docs")
-    problems = [
-        Problem(where, f"files[{i}] {json.dumps(include)} is not a snippet this generator writes: {RECORDED_FORM}")
-        for i, include in enumerate(files)
-        if not (isinstance(include, str) and RECORDED_INCLUDE.fullmatch(include))
-    ]
-    if problems:
-        raise ConfigError(problems, source="docs")
-    return set(files)
+        return written_record.parse(data, str(RECORD), _include_problem)
+    except written_record.RecordError as err:
+        raise ConfigError(err.problems, source="docs") from None
 
 
 def _within(path: str, root: str) -> bool:
@@ -247,7 +243,8 @@ def _plan(spec: StackSpec, root: Path) -> Plan:
         current.add(render.RATE_LIMIT_INCLUDE)
     page_paths = {page: Path(render.PAGES_DIR) / f"{page}.md" for page in PAGES}
     models_page = Path(render.MODELS_PAGE)
-    removed = sorted(Path(render.SNIPPETS_DIR) / include for include in previous - current)
+    gone = set(previous) - current
+    removed = sorted(Path(render.SNIPPETS_DIR) / include for include in gone)
     targets = [*writes, *page_paths.values(), models_page, RECORD, *removed]
     _check_inside(root, targets)
     orphans = _orphans(root, {p.parent for p in targets})
@@ -258,18 +255,22 @@ def _plan(spec: StackSpec, root: Path) -> Plan:
         for path, (where, hint) in new_paths.items()
         if os.path.lexists(root / path)
     ]
+    problems += written_record.unproven(root / render.SNIPPETS_DIR, previous, gone, str(RECORD))
     if problems:
         raise ConfigError(problems, source="docs")
 
-    owned = previous | current
+    owned = set(previous) | current
     for page, path in page_paths.items():
         existing = _page_text(root, path)
         text = existing if existing is not None else render.render_page(page, spec)
         with _page_problems(path):
             writes[path] = pages.merge(text, page_entries[page], owned, key_of=lambda title: (title.casefold(),))
     writes[models_page] = _models_page(spec, _page_text(root, models_page), models_page)
-    writes[RECORD] = _record_text(current)
-    return Plan(root, writes, removed + orphans, staged_record=_record_text(owned))
+    written = {include: {written_record.digest(writes[Path(render.SNIPPETS_DIR) / include])} for include in current}
+    writes[RECORD] = _record_text(written)
+    # Before the run writes, a file may hold what it held or what it is getting.
+    staged = {include: set(previous.get(include, ())) | written.get(include, set()) for include in owned}
+    return Plan(root, writes, removed + orphans, staged_record=_record_text(staged))
 
 
 @contextlib.contextmanager

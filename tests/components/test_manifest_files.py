@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -157,3 +158,110 @@ def test_a_write_that_fails_part_way_says_how_far_it_got(project):
         "every file is either as it was or as rendered: run again to finish"
     )
     assert (directory / first).read_text() == files[first]
+
+
+def _rendered_a_and_b(project: Path) -> Path:
+    write_stack(project, stack(entry("a"), entry("b"), kubernetes={"render_yaml_to_directory": "out"}))
+    assert render(project) == 0
+    write_stack(project, stack(entry("b"), kubernetes={"render_yaml_to_directory": "out"}))
+    return project / "out"
+
+
+def test_the_record_holds_the_digest_of_each_file_written(project):
+    out = _rendered_a_and_b(project)
+    record = json.loads((out / manifest_files.RECORD).read_text())
+    assert record["files"] == sorted(p.name for p in out.iterdir() if p.name != manifest_files.RECORD)
+    assert record["sha256"] == {name: [hashlib.sha256((out / name).read_bytes()).hexdigest()] for name in record["files"]}
+
+
+def test_a_removed_models_file_edited_since_it_was_written_is_refused_and_nothing_is_deleted(project, capsys):
+    out = _rendered_a_and_b(project)
+    (out / "deployment-jan-models-a.yaml").write_text("# my notes\n", encoding="utf-8")
+    before = files_of(out)
+    capsys.readouterr()
+
+    assert render(project) == 1
+
+    assert files_of(out) == before
+    assert (
+        f"{out / manifest_files.RECORD}: deployment-jan-models-a.yaml does not hold what model-fleet wrote there "
+        "(edited, or never written by model-fleet); nothing was deleted: remove it yourself or take it out of the record"
+    ) in capsys.readouterr().err
+
+
+def test_a_record_naming_a_hand_written_file_without_its_digest_is_refused_and_nothing_is_deleted(project, capsys):
+    # A record of an earlier version, or a forged one: it names a file it never wrote, in a name we could have.
+    out = _rendered_a_and_b(project)
+    (out / "service-jan-models-mine.yaml").write_text("mine: true\n")
+    record = json.loads((out / manifest_files.RECORD).read_text())
+    (out / manifest_files.RECORD).write_text(json.dumps({"files": [*record["files"], "service-jan-models-mine.yaml"]}))
+    before = files_of(out)
+    capsys.readouterr()
+
+    assert render(project) == 1
+
+    assert files_of(out) == before
+    err = capsys.readouterr().err
+    assert "service-jan-models-mine.yaml does not hold what model-fleet wrote there" in err
+    assert "deployment-jan-models-a.yaml does not hold what model-fleet wrote there" in err
+
+
+def test_a_record_naming_a_kind_the_program_never_renders_is_refused(project):
+    out = _rendered_a_and_b(project)
+    (out / "configmap-jan-models-mine.yaml").write_text("mine: true\n")
+    record = json.loads((out / manifest_files.RECORD).read_text())
+    record["files"].append("configmap-jan-models-mine.yaml")
+    record["sha256"]["configmap-jan-models-mine.yaml"] = [hashlib.sha256(b"mine: true\n").hexdigest()]
+    (out / manifest_files.RECORD).write_text(json.dumps(record))
+    before = files_of(out)
+
+    with pytest.raises(ConfigError) as caught:
+        manifest_files.plan(out, {})
+
+    assert files_of(out) == before
+    assert [p.message for p in caught.value.problems] == [
+        "'configmap-jan-models-mine.yaml' is not a file name model-fleet writes; nothing was touched"
+    ]
+
+
+def test_a_recorded_name_that_is_now_a_link_is_never_deleted(project, tmp_path_factory):
+    victim = tmp_path_factory.mktemp("victim") / "precious.yaml"
+    victim.write_text("mine\n")
+    out = _rendered_a_and_b(project)
+    (out / "service-jan-models-a.yaml").unlink()
+    (out / "service-jan-models-a.yaml").symlink_to(victim)
+
+    with pytest.raises(ConfigError) as caught:
+        manifest_files.plan(out, {})
+
+    assert (out / "service-jan-models-a.yaml").is_symlink() and victim.read_text() == "mine\n"
+    assert "service-jan-models-a.yaml is not a regular file (edited, or never written by model-fleet)" in caught.value.report()
+
+
+def test_malformed_digests_in_the_record_are_a_problem(project):
+    out = _rendered_a_and_b(project)
+    record = json.loads((out / manifest_files.RECORD).read_text())
+    record["sha256"]["deployment-jan-models-a.yaml"] = "not a list"
+    (out / manifest_files.RECORD).write_text(json.dumps(record))
+
+    with pytest.raises(ConfigError) as caught:
+        manifest_files.plan(out, {})
+
+    assert [p.message for p in caught.value.problems] == [
+        'sha256 "deployment-jan-models-a.yaml": "not a list" is not a list of SHA-256 digests of a file in "files"'
+    ]
+
+
+def test_every_kind_the_program_renders_is_one_the_record_accepts(tmp_path):
+    everything = entry(
+        **{
+            "deployment_config.hugging_face_token": SecretStr(TOKEN),
+            "deployment_config.enable_pvc": True,
+            "deployment_config.enable_autoscaling": True,
+        }
+    )
+    loaded = config.load(stack(everything), source="t")
+    names = manifest_files.render(loaded.spec, loaded.facts)
+    kinds = {name.split("-")[0] for name in names}
+    assert kinds == set(manifest_files.KINDS)
+    assert all(manifest_files.FILE_NAME.fullmatch(name) for name in names)

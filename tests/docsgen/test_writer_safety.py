@@ -4,6 +4,7 @@ root, never shows a traceback, and every run it does not finish is finished by t
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -142,6 +143,60 @@ def test_a_record_whose_files_are_not_a_list_is_a_problem(tmp_path, capsys):
 
 
 # Links in the docs tree may not carry a write or a delete out of it.
+
+
+WHERE = ".snippets/code/get-started/start-building/.model-fleet-generated.json"
+UNPROVEN = "does not hold what model-fleet wrote there (edited, or never written by model-fleet); nothing was deleted: remove it yourself or take it out of the record"
+
+
+@pytest.mark.unit
+def test_the_record_holds_the_digest_of_each_snippet_written(tmp_path):
+    generated(tmp_path, "a")
+    record = json.loads((tmp_path / RECORD).read_text())
+    snippets = tmp_path / "docs/.snippets"
+    assert record["sha256"] == {name: [hashlib.sha256((snippets / name).read_bytes()).hexdigest()] for name in record["files"]}
+
+
+@pytest.mark.unit
+def test_a_removed_models_snippet_edited_since_it_was_written_is_a_problem_and_nothing_is_deleted(tmp_path, capsys):
+    generated(tmp_path, "a", "b")
+    (tmp_path / SNIPPETS / "batch/batch-jsonl-a.md").write_text("my own notes\n")
+    write_stack(tmp_path, stack(entry("b")))
+    before = snapshot(tmp_path / "docs")
+    capsys.readouterr()
+
+    assert run(tmp_path) == 1
+
+    assert capsys.readouterr().err == problem_report(f"{WHERE}: code/get-started/start-building/batch/batch-jsonl-a.md {UNPROVEN}")
+    assert snapshot(tmp_path / "docs") == before
+
+
+@pytest.mark.unit
+def test_a_record_naming_a_hand_written_snippet_it_never_wrote_is_a_problem_and_nothing_is_deleted(tmp_path, capsys):
+    # A record of an earlier version, or a forged one: a name of the right form, no digest of what was written.
+    generated(tmp_path, "a")
+    mine = "code/get-started/start-building/real-time/real-time-mine.py"
+    (tmp_path / "docs/.snippets" / mine).write_text("print('mine')\n")
+    record = json.loads((tmp_path / RECORD).read_text())
+    (tmp_path / RECORD).write_text(json.dumps({"files": [*record["files"], mine], "sha256": record["sha256"]}))
+    before = snapshot(tmp_path / "docs")
+    capsys.readouterr()
+
+    assert run(tmp_path) == 1
+
+    assert capsys.readouterr().err == problem_report(f"{WHERE}: {mine} {UNPROVEN}")
+    assert snapshot(tmp_path / "docs") == before
+
+
+@pytest.mark.unit
+def test_a_removed_models_unedited_snippets_are_deleted(tmp_path):
+    generated(tmp_path, "a", "b")
+    write_stack(tmp_path, stack(entry("b")))
+
+    assert run(tmp_path) == 0
+
+    assert not list((tmp_path / SNIPPETS).glob("*/*-a.*"))
+    assert set(json.loads((tmp_path / RECORD).read_text())["sha256"]) == set(json.loads((tmp_path / RECORD).read_text())["files"])
 
 
 @pytest.mark.unit
