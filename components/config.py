@@ -145,6 +145,8 @@ def load(
     else:
         checked = preflight.check(parsed.spec, facts, parsed.labels)
         problems += checked.problems
+        if (target := preflight.deploy_target_problem(parsed.spec)) is not None:
+            problems.append(target)
     if problems:
         raise ConfigError(sorted(problems, key=_entry_order), source=source)
     return LoadedStack(parsed.spec, facts, parsed.warnings + checked.warnings)
@@ -157,6 +159,8 @@ def offline_problems(files: StackFiles) -> list[Problem]:
     problems = files.token_problems + parsed.problems
     if not parsed.spec.kubernetes.live:
         problems += preflight.check(parsed.spec, preflight.gather(parsed.spec), parsed.labels).problems
+    if (target := preflight.deploy_target_problem(parsed.spec)) is not None:
+        problems.append(target)
     return problems
 
 

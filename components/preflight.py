@@ -176,6 +176,24 @@ def gather(spec: StackSpec) -> ClusterFacts:
     return ClusterFacts("none")
 
 
+def deploy_target_problem(spec: StackSpec) -> Problem | None:
+    """A stack that applies to a cluster and names none (no kubeconfig, context or inventory) deploys
+    with the kubeconfig kubectl would use; when there is none, nothing could deploy it."""
+    kubernetes = spec.kubernetes
+    if kubernetes.render_yaml_to_directory is not None or kubernetes.live or spec.cluster is not None:
+        return None
+    paths = live_cluster.kubeconfig_paths(spec)
+    if any(path.is_file() for path in paths):
+        return None
+    missing = ", ".join(shown(str(path)) for path in paths)
+    return Problem(
+        "kubernetes",
+        f"the stack applies to a cluster but names none, and there is no kubeconfig to apply with ({missing} does not exist): "
+        "set kubernetes.kubeconfig or kubernetes.context, describe the cluster in model-fleet:cluster, "
+        "or set kubernetes.render_yaml_to_directory to write manifests instead",
+    )
+
+
 def gpu_floor(entry: ModelEntry) -> tuple[int, str]:
     """Fewest GPUs one replica runs on, and the VRAM it needs across them."""
     gpu = entry.requirements.gpu

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,8 @@ import pytest
 
 from components import config, reference, stack_files
 from components.__main__ import main as cli
-from harness.factories import entry, stack, write_stack
+from components.problems import ConfigError
+from harness.factories import DELETE, entry, stack, write_stack
 
 # Each test's tier is marked on it: `unit` runs in this process, `process` starts bash or a command.
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +24,71 @@ def test_check_passes_a_clean_stack(tmp_path, capsys):
     write_stack(tmp_path, stack(entry("a"), entry("b")))
     assert cli(["check", "--stack", "dev", "--project-dir", str(tmp_path)]) == 0
     assert capsys.readouterr().out == "Pulumi.dev.yaml: 2 models valid, cluster facts from inventory\n"
+
+
+NO_TARGET = (
+    "the stack applies to a cluster but names none, and there is no kubeconfig to apply with ({missing} does not exist): "
+    "set kubernetes.kubeconfig or kubernetes.context, describe the cluster in model-fleet:cluster, "
+    "or set kubernetes.render_yaml_to_directory to write manifests instead"
+)
+
+
+@pytest.fixture
+def no_ambient_kubeconfig(tmp_path_factory, monkeypatch) -> Path:
+    """A home without ~/.kube/config and no $KUBECONFIG: what a stack naming no cluster would deploy with is missing."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    return home / ".kube/config"
+
+
+@pytest.mark.unit
+def test_check_refuses_a_stack_that_would_deploy_without_a_kubeconfig(tmp_path, capsys, no_ambient_kubeconfig):
+    write_stack(tmp_path, stack(entry("a"), cluster=DELETE))
+    assert cli(["check", "--stack", "dev", "--project-dir", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert (
+        err
+        == "Pulumi.dev.yaml: 1 problem found; nothing was changed\n"
+        + f"  - kubernetes: {NO_TARGET.format(missing=no_ambient_kubeconfig)}\n"
+    )
+
+
+@pytest.mark.unit
+def test_check_names_every_missing_file_kubeconfig_lists(tmp_path, capsys, no_ambient_kubeconfig, monkeypatch):
+    listed = [tmp_path / "one", tmp_path / "two"]
+    monkeypatch.setenv("KUBECONFIG", os.pathsep.join(map(str, listed)))
+    write_stack(tmp_path, stack(entry("a"), cluster=DELETE))
+    assert cli(["check", "--stack", "dev", "--project-dir", str(tmp_path)]) == 1
+    assert NO_TARGET.format(missing=f"{listed[0]}, {listed[1]}") in capsys.readouterr().err
+
+
+@pytest.mark.unit
+def test_a_stack_naming_no_cluster_passes_check_with_the_kubeconfig_it_would_deploy_with(tmp_path, capsys, ambient_kubeconfig):
+    write_stack(tmp_path, stack(entry("a"), cluster=DELETE))
+    assert cli(["check", "--stack", "dev", "--project-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out == "Pulumi.dev.yaml: 1 model valid, cluster facts from none\n"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "sections",
+    [{"kubernetes": {"render_yaml_to_directory": "out"}, "cluster": DELETE}, {}],
+    ids=["render-mode", "inventory"],
+)
+def test_a_stack_that_renders_or_has_an_inventory_needs_no_kubeconfig(tmp_path, capsys, no_ambient_kubeconfig, sections):
+    write_stack(tmp_path, stack(entry("a"), **sections))
+    assert cli(["check", "--stack", "dev", "--project-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("Pulumi.dev.yaml: 1 model valid, cluster facts from ")
+
+
+@pytest.mark.unit
+def test_the_program_refuses_a_stack_that_would_deploy_without_a_kubeconfig(no_ambient_kubeconfig):
+    with pytest.raises(ConfigError) as caught:
+        config.load(stack(entry("a"), cluster=DELETE), source="Pulumi.dev.yaml")
+    assert [str(p) for p in caught.value.problems] == [f"kubernetes: {NO_TARGET.format(missing=no_ambient_kubeconfig)}"]
 
 
 @pytest.mark.process

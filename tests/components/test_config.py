@@ -356,7 +356,7 @@ def test_engine_config_is_read_from_the_pulumi_runtime(monkeypatch):
     assert "context" not in result and set(result) == {"namespace", "models", "cluster"}
 
 
-def test_inventory_defaults_to_no_checks_with_a_warning():
+def test_inventory_defaults_to_no_checks_with_a_warning(ambient_kubeconfig):
     loaded = config.load(stack(entry(**{"deployment_config.enable_pvc": False}), cluster=DELETE), source="t")
     assert loaded.facts.source == "none"
     (warning,) = loaded.warnings

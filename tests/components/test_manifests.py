@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from components import config
 from components.manifests import deployment, labels, pod_autoscaler, pvc, secret, service, service_monitor
 from components.spec import ModelEntry, MonitoringConfig
-from harness.factories import entry
+from harness.factories import entry, stack
 from tests import schemas
 
 pytestmark = pytest.mark.unit
@@ -18,7 +18,7 @@ NS = "jan-models"
 
 
 def model(**overrides) -> ModelEntry:
-    return config.load({"models": [entry(**overrides)]}, source="t").spec.models[0]
+    return config.load(stack(entry(**overrides)), source="t").spec.models[0]
 
 
 def container(manifest: dict) -> dict:

@@ -13,7 +13,7 @@ from components.manifests import deployment, pod_autoscaler, pvc, service, servi
 from components.model_deployment import TYPE, ModelDeployment
 from components.spec import MonitoringConfig
 from harness import pulumi_mocks
-from harness.factories import entry
+from harness.factories import entry, stack
 
 pytestmark = pytest.mark.mocks
 NS = "jan-models"
@@ -22,7 +22,7 @@ MONITORING = MonitoringConfig(service_monitor_labels={"release": "kps"})
 
 
 def model(**overrides):
-    return config.load({"models": [entry(**overrides)]}, source="t").spec.models[0]
+    return config.load(stack(entry(**overrides)), source="t").spec.models[0]
 
 
 def declare(m, service_monitor_enabled=True, rendering=False):
