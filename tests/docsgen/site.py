@@ -37,10 +37,13 @@ class Model:
     display_name: str
     model_type: str
     model_id: str  # what a client must send: the served model name, or the Hugging Face ID
+    best_for: str = ""
 
     def entry(self) -> dict:
         # The docs don't depend on GPUs; without them any number of models fits the inventory.
         overrides = {"requirements.gpu": DELETE, "deployment_config.gpu_count": DELETE}
+        if self.best_for:
+            overrides["docs.best_for"] = self.best_for
         if self.model_id != self.name:
             # Served under its Hugging Face ID: no --served-model-name, which autoscaling would need.
             overrides |= {
@@ -99,6 +102,8 @@ def mkdocs_build(config: Path, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config), *options],
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        # mkdocs.yml names docsgen's llms.txt preprocess by module, found from the repository.
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=120,
