@@ -95,3 +95,26 @@ def write_project(project_dir: Path, catalog: dict) -> Path:
     document = {"name": "model-fleet", "runtime": "python", "config": {"model-fleet:catalog": {"value": catalog}}}
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
+
+
+KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters:
+  - name: ci
+    cluster: {server: "https://127.0.0.1:6443"}
+users:
+  - name: ci
+    user: {token: not-a-real-token}
+contexts:
+  - name: ci
+    context: {cluster: ci, user: ci}
+current-context: ci
+"""
+
+
+def write_kubeconfig(directory: Path) -> Path:
+    """A kubeconfig as CI provides one in $KUBECONFIG to a stack that names no cluster of its own."""
+    path = directory / "kubeconfig"
+    path.write_text(KUBECONFIG)
+    return path

@@ -346,6 +346,8 @@ def fleet(numbers: range, label: str) -> dict:
     return stack(
         *[entry(f"m-{i:03d}", display_name=f"Model {i:03d} {label}", **{"deployment_config.enable_autoscaling": False}) for i in numbers],
         cluster=None,
+        # Too many models for the inventory: they render, so the docs need no cluster either.
+        kubernetes={"render_yaml_to_directory": "rendered"},
     )
 
 

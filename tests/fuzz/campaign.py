@@ -17,8 +17,10 @@ to reproduce it. The exit status is 1 when anything was found.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
+import tempfile
 import time
 import traceback
 from collections import Counter
@@ -29,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from harness.factories import write_kubeconfig  # noqa: E402
 from tests.fuzz import promotion  # noqa: E402
 from tests.fuzz import strategies as fuzz  # noqa: E402
 
@@ -39,6 +42,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--show", type=int, default=2, help="cases printed in full for each distinct finding")
     args = parser.parse_args()
+    # The strategies draw stacks without an inventory too: they deploy with the kubeconfig CI provides.
+    kube = tempfile.TemporaryDirectory(prefix="fuzz-kube-")  # removed when the campaign ends
+    os.environ["KUBECONFIG"] = str(write_kubeconfig(Path(kube.name)))
 
     outcomes: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
