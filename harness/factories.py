@@ -114,7 +114,9 @@ current-context: ci
 
 
 def write_kubeconfig(directory: Path) -> Path:
-    """A kubeconfig as CI provides one in $KUBECONFIG to a stack that names no cluster of its own."""
+    """A kubeconfig for $KUBECONFIG, as the machine that deploys a stack naming no cluster of its own
+    has one. Its server, 127.0.0.1:6443, runs nowhere: a stack without a kubeconfig of its own is not
+    read live, so nothing connects to it."""
     path = directory / "kubeconfig"
     path.write_text(KUBECONFIG)
     return path

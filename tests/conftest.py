@@ -14,7 +14,7 @@ def update_golden(request) -> bool:
 
 @pytest.fixture
 def ambient_kubeconfig(tmp_path_factory, monkeypatch):
-    """A kubeconfig in $KUBECONFIG, as CI provides one to a stack that names no cluster of its own."""
+    """A kubeconfig in $KUBECONFIG, as a deploying machine has one for a stack that names no cluster of its own."""
     path = write_kubeconfig(tmp_path_factory.mktemp("kube"))
     monkeypatch.setenv("KUBECONFIG", str(path))
     return path

@@ -31,7 +31,7 @@ WRITE = ("promote", "--from", "staging", "--to", "prod", "--write")
 
 @pytest.fixture
 def project(tmp_path, ambient_kubeconfig):
-    # The prod stacks here name no cluster: they deploy with the kubeconfig CI provides.
+    # The prod stacks here name no cluster: they deploy with the ambient kubeconfig (harness write_kubeconfig).
     bge = catalog_entry("bge-m3", **{"deployment_config.gpu_count": 0, "requirements.gpu": None})
     bge["deployment_config"]["args"] = ["--served-model-name", "bge-m3", "--task", "embed"]
     write_project(tmp_path, {"qwen3-coder-30b": catalog_entry(), "bge-m3": bge})

@@ -42,7 +42,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--show", type=int, default=2, help="cases printed in full for each distinct finding")
     args = parser.parse_args()
-    # The strategies draw stacks without an inventory too: they deploy with the kubeconfig CI provides.
+    # The strategies draw stacks without an inventory too: they deploy with the ambient kubeconfig (harness write_kubeconfig).
     kube = tempfile.TemporaryDirectory(prefix="fuzz-kube-")  # removed when the campaign ends
     os.environ["KUBECONFIG"] = str(write_kubeconfig(Path(kube.name)))
 
