@@ -64,7 +64,7 @@ ENVOY_GATEWAY_CRD = "gatewayclasses.gateway.networking.k8s.io"
 
 # What each suffix of the API server's quantity grammar multiplies by.
 _SCALE = {
-    **{suffix: Decimal(1000) ** power for power, suffix in enumerate(("", "k", "M", "G", "T", "P", "E"))},
+    **{suffix: Decimal(1000) ** power for power, suffix in enumerate(("k", "M", "G", "T", "P", "E"), start=1)},
     **{suffix: Decimal(10) ** -power for power, suffix in ((3, "m"), (6, "u"), (9, "n"))},
     **{f"{suffix}i": Decimal(1024) ** power for power, suffix in enumerate("KMGTPE", start=1)},
 }
@@ -80,7 +80,7 @@ def quantity_value(value: str) -> Decimal:
     if match is None:
         raise ValueError(f"{value!r} is not a Kubernetes quantity")
     suffix = match.group(3) or ""
-    if not suffix or suffix not in _SCALE:  # none, or a decimal exponent (`e3`): the number as written
+    if suffix not in _SCALE:  # none, or a decimal exponent (`e3`): the number as written
         return Decimal(value)
     return Decimal(value[: len(value) - len(suffix)]) * _SCALE[suffix]
 

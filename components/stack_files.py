@@ -29,18 +29,23 @@ class ConfigFile:
     text: str
 
 
-def read_config_file(path: Path, text: str | None = None) -> ConfigFile:
-    """Raises UnreadableFile when the file cannot be read, ConfigError when it is not a config file.
-    `text` is read in place of the file's (what an edit would write there)."""
+def _read_text(path: Path) -> str:
     try:
-        data = path.read_bytes() if text is None else text.encode("utf-8")
+        data = path.read_bytes()
     except OSError as err:
         raise UnreadableFile([Problem("", f"cannot read {path}: {err.strerror or err}")], source=path.name) from None
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise ConfigError([Problem("", f"not UTF-8 text: byte {data[err.start]:#04x} on line {line}")], source=path.name) from None
+
+
+def read_config_file(path: Path, text: str | None = None) -> ConfigFile:
+    """Raises UnreadableFile when the file cannot be read, ConfigError when it is not a config file.
+    `text` is read in place of the file's (what an edit would write there)."""
+    if text is None:
+        text = _read_text(path)
     try:
         document = parse_yaml(text, path.name)
     except StrictYAMLError as err:
