@@ -33,7 +33,7 @@ from typing import Any
 from components import config
 from components.details import COMPONENT_TYPE as MODEL_TYPE
 from components.engine import discover
-from components.problems import HF_TOKEN_PATTERN, ConfigError
+from components.problems import ConfigError, redacted
 from docsgen import writer
 
 # Replacement steps collapse into one "replace"; `same` is not a change.
@@ -237,14 +237,9 @@ def plan_of(returncode: int, stdout: str, stderr: str) -> ResourcePlan:
 
 # GitHub refuses a comment body longer than this, counted in UTF-16 code units (a JavaScript string).
 COMMENT_LIMIT = 65536
-REDACTED = "[a Hugging Face token, not shown]"
 # What GitHub-flavoured Markdown makes live in running text: code, emphasis and strikethrough,
 # links and images, HTML and entities, table cells.
 _TEXT_SPECIAL = set("\\`*_[]<>&|~")
-
-
-def _redacted(value: str) -> str:
-    return HF_TOKEN_PATTERN.sub(REDACTED, value)
 
 
 def _one_line(value: str) -> str:
@@ -254,7 +249,7 @@ def _one_line(value: str) -> str:
 
 def _text(value: str) -> str:
     """A value as plain text in running Markdown: no emphasis, link, HTML, table cell end or @mention."""
-    plain = _one_line(_redacted(str(value)))
+    plain = _one_line(redacted(str(value)))
     out = []
     for i, ch in enumerate(plain):
         if ch == "@":
@@ -279,7 +274,7 @@ def _prose(message: str) -> str:
 def _code(value: str, *, cell: bool = False) -> str:
     """A value as one inline code span: fenced by more backticks than it holds, on one line; in a
     table cell, `|` escaped too (GitHub splits cells before reading code spans)."""
-    body = _one_line(_redacted(str(value)))
+    body = _one_line(redacted(str(value)))
     fence = "`" * (max((len(run) for run in re.findall(r"`+", body)), default=0) + 1)
     # A space each side keeps a backtick at an end from joining the fence (CommonMark strips one).
     pad = " " if body.startswith("`") or body.endswith("`") or (body.startswith(" ") and body.endswith(" ") and body.strip()) else ""
@@ -294,7 +289,7 @@ def _fence_for(text: str) -> str:
 
 def _safe_block_text(value: str) -> str:
     """Text for a fenced block: its lines kept, every other control character escaped."""
-    return "\n".join(_one_line(line) for line in _redacted(str(value)).replace("\r\n", "\n").split("\n"))
+    return "\n".join(_one_line(line) for line in redacted(str(value)).replace("\r\n", "\n").split("\n"))
 
 
 @dataclass

@@ -12,7 +12,7 @@ HF_TOKEN_PATTERN = re.compile(r"hf_[A-Za-z0-9]{30,}")
 
 def redacted(text: str) -> str:
     """`text` with any Hugging Face token in it replaced: a report says where a token is, never what."""
-    return HF_TOKEN_PATTERN.sub("[a Hugging Face token]", text)
+    return HF_TOKEN_PATTERN.sub("[a Hugging Face token, not shown]", text)
 
 
 def did_you_mean(word: str, known: list[str], prefix: str = "") -> str:
