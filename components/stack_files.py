@@ -13,7 +13,7 @@ from components.field_problems import dotted
 from components.problems import ConfigError, Problem, UnreadableFile
 from components.secret_values import reveal_secure
 from components.spec import NAMESPACE
-from components.strict_yaml import StrictYAMLError, parse_yaml
+from components.strict_yaml import StrictYAMLError, decode, parse_yaml
 from components.token_scan import plaintext_token_problems
 
 
@@ -35,10 +35,9 @@ def _read_text(path: Path) -> str:
     except OSError as err:
         raise UnreadableFile([Problem("", f"cannot read {path}: {err.strerror or err}")], source=path.name) from None
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise ConfigError([Problem("", f"not UTF-8 text: byte {data[err.start]:#04x} on line {line}")], source=path.name) from None
+        return decode(data, path.name)
+    except StrictYAMLError as err:
+        raise ConfigError([Problem("", f"{err.message} on line {err.line}")], source=path.name) from None
 
 
 def read_config_file(path: Path, text: str | None = None) -> ConfigFile:

@@ -73,13 +73,16 @@ def read_yaml(path: Path, *, dates_as_text: bool = False) -> Any:
     """The document in `path` (None when it is empty). OSError propagates: a file that cannot be
     read is the caller's to report; one that is not UTF-8 or not a valid document raises
     StrictYAMLError."""
-    data = path.read_bytes()
+    return parse_yaml(decode(path.read_bytes(), path.name), path.name, dates_as_text=dates_as_text)
+
+
+def decode(data: bytes, source: str) -> str:
+    """`data` as UTF-8 text, or a StrictYAMLError naming the line of the first byte that is not."""
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
-        raise StrictYAMLError(path.name, line, None, f"not UTF-8 text: byte {data[err.start]:#04x}") from None
-    return parse_yaml(text, path.name, dates_as_text=dates_as_text)
+        raise StrictYAMLError(source, line, None, f"not UTF-8 text: byte {data[err.start]:#04x}") from None
 
 
 def parse_yaml(text: str, source: str, *, dates_as_text: bool = False) -> Any:
