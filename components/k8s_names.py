@@ -21,7 +21,10 @@ MODEL_PORT_LABEL = "model.aibrix.ai/port"
 MODEL_ENGINE_LABEL = "model.aibrix.ai/engine"
 MANAGED_LABEL = "jan-server.menlo.ai/managed"
 APP_LABELS = tuple(f"app.kubernetes.io/{key}" for key in ("name", "instance", "component", "part-of", "managed-by"))
-# Other labels (the ServiceMonitor's) may not override these.
+# On a cache claim: whether `pulumi destroy` and removing the model leave it in the cluster (the
+# resource option retainOnDelete, which the engine does not show policy packs, written where they see it).
+RETAIN_ON_DELETE_ANNOTATION = "jan-server.menlo.ai/retain-on-delete"
+# Other labels (the ServiceMonitor's, a team's) may not override these.
 OWN_LABEL_KEYS = frozenset({MODEL_NAME_LABEL, MODEL_PORT_LABEL, MODEL_ENGINE_LABEL, MANAGED_LABEL, *APP_LABELS})
 
 DNS1123_LABEL_RULE = (

@@ -267,7 +267,28 @@ class GPURequirement(Strict):
 class Requirements(Strict):
     cpu: PositiveQuantity = Field(description="CPU request of one replica, e.g. `2000m`.")
     memory: PositiveQuantity = Field(description="Memory request of one replica, e.g. `16Gi`.")
+    cpu_limit: PositiveQuantity | None = Field(
+        None,
+        description="CPU limit of one replica; defaults to `cpu`, which with `memory_limit` unset gives the pods the Guaranteed QoS class.",
+    )
+    memory_limit: PositiveQuantity | None = Field(
+        None, description="Memory limit of one replica (the container is killed above it); defaults to `memory`."
+    )
     gpu: GPURequirement | None = Field(None, description="GPU needs, checked against the cluster by the preflight.")
+
+    @model_validator(mode="after")
+    def _limits_not_below_requests(self) -> Requirements:
+        for resource, request, limit in (("cpu", self.cpu, self.cpu_limit), ("memory", self.memory, self.memory_limit)):
+            if limit is not None and quantity_value(limit) < quantity_value(request):
+                raise ValueError(
+                    f"{resource}_limit {limit} is less than the {resource} request {request}; Kubernetes refuses a limit below the request"
+                )
+        return self
+
+    @property
+    def limits(self) -> dict[str, str]:
+        """The CPU and memory limits of one replica, each defaulting to its request."""
+        return {"cpu": self.cpu_limit or self.cpu, "memory": self.memory_limit or self.memory}
 
 
 class AutoscalingConfig(Strict):
@@ -446,10 +467,24 @@ class ModelEntry(Strict):
     deployment_config: DeploymentConfig = Field(description="How the vLLM server runs.")
     tags: list[str] = Field(default_factory=list, description="Free-form tags, reported in the outputs.")
     is_public: bool = Field(False, description="Whether the model is offered to everyone, reported in the outputs.")
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Labels every object of the model carries besides model-fleet's own, e.g. `team: search` (the policy pack can require them).",
+    )
     docs: ModelDocs = Field(
         default_factory=ModelDocs,
         description="Docs facts the vLLM command cannot tell; context length and tool calling come from the command.",
     )
+
+    @field_validator("labels")
+    @classmethod
+    def _team_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        own = sorted(set(value) & k8s_names.OWN_LABEL_KEYS)
+        if own:
+            raise ValueError(
+                f"{own[0]!r} is a label model-fleet sets on every object of a model (selectors and the gateway read it); remove it"
+            )
+        return _labels(value)
 
 
 class DocsConfig(Strict):

@@ -73,10 +73,12 @@ def env(entry: ModelEntry) -> list[dict]:
 
 def resources(entry: ModelEntry) -> dict:
     requests = {"cpu": entry.requirements.cpu, "memory": entry.requirements.memory}
+    limits = entry.requirements.limits
     gpus = entry.deployment_config.gpu_count
     if gpus == 0:
-        return {"requests": requests}
-    return {"requests": {**requests, "nvidia.com/gpu": str(gpus)}, "limits": {"nvidia.com/gpu": str(gpus)}}
+        return {"requests": requests, "limits": limits}
+    # An extended resource's request must equal its limit.
+    return {"requests": {**requests, "nvidia.com/gpu": str(gpus)}, "limits": {**limits, "nvidia.com/gpu": str(gpus)}}
 
 
 def _volumes(entry: ModelEntry) -> tuple[list[dict], list[dict]]:

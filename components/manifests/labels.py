@@ -31,7 +31,8 @@ def _selector_of(name: str) -> dict[str, str]:
 
 
 def labels(entry: ModelEntry) -> dict[str, str]:
-    return _labels_of(entry.name)
+    """The entry's own labels (a team's), then the program's, which validation keeps them from overriding."""
+    return {**entry.labels, **_labels_of(entry.name)}
 
 
 def _labels_of(name: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from components.k8s_names import RETAIN_ON_DELETE_ANNOTATION
 from components.manifests.labels import metadata, pvc_name
 from components.spec import ModelEntry
 
@@ -20,6 +21,11 @@ def build(entry: ModelEntry, namespace: str) -> dict:
         # A WaitForFirstConsumer class binds the claim only once the pod is scheduled, and an
         # adopted or resized claim is already Bound: Pulumi's claim awaiter has hung on both.
         # The Deployment's await reports a claim that never binds.
-        "metadata": metadata(entry, namespace, pvc_name(entry), annotations={"pulumi.com/skipAwait": "true"}),
+        "metadata": metadata(
+            entry,
+            namespace,
+            pvc_name(entry),
+            annotations={"pulumi.com/skipAwait": "true", RETAIN_ON_DELETE_ANNOTATION: str(config.retain_cache_on_delete).lower()},
+        ),
         "spec": spec,
     }

@@ -8,7 +8,8 @@ import pytest
 from pydantic import SecretStr
 
 from components import config
-from components.manifests import deployment, labels, pod_autoscaler, pvc, secret, service, service_monitor
+from components.manifests import deployment, labels, objects, pod_autoscaler, pvc, secret, service, service_monitor
+from components.problems import ConfigError
 from components.spec import ModelEntry, MonitoringConfig
 from harness.factories import entry, stack
 from tests import schemas
@@ -126,12 +127,44 @@ def test_deployment_runs_the_entrys_vllm_container():
 
 def test_resources_come_from_requirements_and_gpu_count():
     c = container(deployment.build(model(**{"requirements.gpu.max_gpus": 2, "deployment_config.gpu_count": 2}), NS))
+    # Limits default to the requests (the Guaranteed QoS class); a GPU's request equals its limit.
     assert c["resources"] == {
         "requests": {"cpu": "2000m", "memory": "16Gi", "nvidia.com/gpu": "2"},
-        "limits": {"nvidia.com/gpu": "2"},
+        "limits": {"cpu": "2000m", "memory": "16Gi", "nvidia.com/gpu": "2"},
     }
     no_gpu = container(deployment.build(model(**{"requirements.gpu": None, "deployment_config.gpu_count": 0}), NS))
-    assert no_gpu["resources"] == {"requests": {"cpu": "2000m", "memory": "16Gi"}}
+    assert no_gpu["resources"] == {"requests": {"cpu": "2000m", "memory": "16Gi"}, "limits": {"cpu": "2000m", "memory": "16Gi"}}
+    bursting = container(deployment.build(model(**{"requirements.cpu_limit": "4", "requirements.memory_limit": "20Gi"}), NS))
+    assert bursting["resources"]["limits"] == {"cpu": "4", "memory": "20Gi", "nvidia.com/gpu": "1"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("cpu_limit", "1500m", "cpu_limit 1500m is less than the cpu request 2000m; Kubernetes refuses a limit below the request"),
+        ("memory_limit", "8Gi", "memory_limit 8Gi is less than the memory request 16Gi; Kubernetes refuses a limit below the request"),
+    ],
+)
+def test_a_limit_below_its_request_is_a_problem(field, value, message):
+    with pytest.raises(ConfigError) as err:
+        model(**{f"requirements.{field}": value})
+    assert f"requirements: {message}" in err.value.report()
+
+
+def test_team_labels_go_on_every_object_and_cannot_replace_the_programs_own():
+    entry = model(labels={"team": "search"})
+    for _, manifest in objects.model_objects(entry, NS, MonitoringConfig(), service_monitor_enabled=True):
+        assert manifest["metadata"]["labels"]["team"] == "search", manifest["kind"]
+    with pytest.raises(ConfigError) as err:
+        model(labels={"model.aibrix.ai/name": "other"})
+    assert "'model.aibrix.ai/name' is a label model-fleet sets on every object of a model" in err.value.report()
+
+
+def test_the_cache_claim_says_whether_it_outlives_the_model():
+    kept = pvc.build(model(), NS)["metadata"]["annotations"]
+    assert kept["jan-server.menlo.ai/retain-on-delete"] == "true"
+    dropped = pvc.build(model(**{"deployment_config.retain_cache_on_delete": False}), NS)["metadata"]["annotations"]
+    assert dropped["jan-server.menlo.ai/retain-on-delete"] == "false"
 
 
 def test_probes_give_the_whole_startup_budget_before_a_restart():
