@@ -1,6 +1,6 @@
 """Run the program with the Pulumi engine through the Automation API: the CLI and the kubernetes plugin suffice.
 
-    python -m components.engine preview --stack STACK [--json] [--diff] [--expect-no-changes]
+    python -m components.engine preview --stack STACK [--json] [--diff] [--expect-no-changes] [--policy-events FILE]
     python -m components.engine up      --stack STACK [--yes]
     python -m components.engine destroy --stack STACK [--yes]
     python -m components.engine refresh --stack STACK [--yes]
@@ -14,9 +14,14 @@ engine), the backend from PULUMI_BACKEND_URL or the CLI's login, secrets from th
 secrets provider. Runs use the project-local PULUMI_HOME that `make engine` fills (or the caller's
 PULUMI_HOME), no update check and no plugin download.
 
+`preview` and `up` run the project's policy pack (`policy/`, with `policy/config/<stack>.json`;
+components.engine.policy_pack): the engine reports every violation, and a mandatory one fails the
+run. `--policy-events FILE` writes the violations the engine reported as JSON.
+
 `up`, `destroy` and `refresh` show the preview first and ask before changing anything, unless
 `--yes` is given; without a terminal to ask on they refuse. Exit status: 0 done, 1 the engine or
-the program failed (its message printed), 2 usage, 3 the engine is incomplete, 130 interrupted.
+the program failed (its message printed), 2 usage, 3 the engine is incomplete, 4 a mandatory
+policy was violated, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -29,11 +34,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from components.engine import discover
+from components.engine import discover, policy_pack
 
 PROJECT_NAME = "model-fleet"
 OPERATIONS = ("preview", "up", "destroy", "refresh")
-EXIT_FAILED, EXIT_USAGE, EXIT_NO_ENGINE = 1, 2, 3
+EXIT_FAILED, EXIT_USAGE, EXIT_NO_ENGINE, EXIT_POLICY = 1, 2, 3, 4
 
 
 def _project_modules(project_dir: Path) -> set[str]:
@@ -99,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: `{operation}` changes the stack and there is no terminal to confirm on: pass --yes", file=sys.stderr)
         return EXIT_USAGE
 
-    env = {**discover.QUIET, "PULUMI_HOME": str(engine.home)}
+    # The pack's analyzer serves the rules with this interpreter, which has pulumi-policy.
+    env = {**discover.QUIET, "PULUMI_HOME": str(engine.home), "MODEL_FLEET_POLICY_PYTHON": sys.executable}
     # The Automation API looks the CLI up on this process's PATH when it is not in a bin folder.
     assert engine.cli is not None  # an inline engine has its CLI
     os.environ["PATH"] = f"{engine.cli.parent}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -112,29 +118,56 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+    pack = policy_pack.pack_for(project_dir, args.stack) if operation in ("preview", "up") else None
+    if operation in ("preview", "up"):
+        print(
+            f"    {pack.describe() if pack else f'no policy pack ({policy_pack.ANALYZER}) in {project_dir}; no policy is checked'}",
+            file=sys.stderr,
+        )
+    policies: dict = {}
+    if pack is not None:
+        policies = {"policy_packs": [str(pack.analyzer)], "policy_pack_configs": [str(pack.config)] if pack.config else None}
+    violations: list[policy_pack.Violation] = []
+
+    def on_event(event) -> None:
+        if event.policy_event is not None:
+            violations.append(policy_pack.Violation.from_event(event.policy_event))
+
     try:
         stack = stack_for(engine, args.stack, project_dir, env)
         if operation == "preview":
-            result = stack.preview(
-                diff=args.diff or None,
-                expect_no_changes=args.expect_no_changes or None,
-                json=args.json or None,
-                on_output=out,
-                color="never",
-            )
+            try:
+                result = stack.preview(
+                    diff=args.diff or None,
+                    expect_no_changes=args.expect_no_changes or None,
+                    json=args.json or None,
+                    on_output=out,
+                    on_event=on_event,
+                    color="never",
+                    **policies,
+                )
+            finally:
+                _report_policy(violations, args.policy_events)
             if args.json:
                 sys.stdout.write(result.stdout)
         else:
             if not args.yes:
-                preview = (
-                    stack.preview_destroy if operation == "destroy" else stack.preview_refresh if operation == "refresh" else stack.preview
-                )
-                preview(on_output=_print_line, color="never")
+                if operation == "up":
+                    stack.preview(on_output=_print_line, on_event=on_event, color="never", **policies)
+                    _report_policy(violations, None)
+                else:
+                    (stack.preview_destroy if operation == "destroy" else stack.preview_refresh)(on_output=_print_line, color="never")
                 if not _confirm(operation, args.stack):
                     print(f"{operation} cancelled; nothing was changed", file=sys.stderr)
                     return EXIT_FAILED
-            action = {"up": stack.up, "destroy": stack.destroy, "refresh": stack.refresh}[operation]
-            action(on_output=_print_line, color="never")
+                violations.clear()
+            if operation == "up":
+                try:
+                    stack.up(on_output=_print_line, on_event=on_event, color="never", **policies)
+                finally:
+                    _report_policy(violations, None)
+            else:
+                {"destroy": stack.destroy, "refresh": stack.refresh}[operation](on_output=_print_line, color="never")
     except KeyboardInterrupt:
         print(
             f"\n{operation} of stack {args.stack} interrupted: the engine stops what it was doing; "
@@ -148,9 +181,18 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(getattr(err, "stdout", "") or "")
         detail = (getattr(err, "stderr", "") or "").strip() or str(err)
         print(f"error: {operation} of stack {args.stack} failed:\n{detail}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_POLICY if any(v.level == "mandatory" for v in violations) else EXIT_FAILED
     print(f"    {operation}: {time.monotonic() - start:.1f}s", file=sys.stderr, flush=True)
     return 0
+
+
+def _report_policy(violations: list[policy_pack.Violation], events_file: Path | None) -> None:
+    """One line of what the policy pack found (the engine prints each violation), and the file asked for."""
+    if events_file is not None:
+        policy_pack.write(violations, events_file)
+    if violations:
+        mandatory = sum(1 for v in violations if v.level == "mandatory")
+        print(f"    policy: {mandatory} mandatory and {len(violations) - mandatory} advisory violations", file=sys.stderr, flush=True)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -165,6 +207,7 @@ def parser() -> argparse.ArgumentParser:
     parse.add_argument("--json", action="store_true", help="preview: print the CLI's JSON preview document only")
     parse.add_argument("--diff", action="store_true", help="preview: show each change's detailed diff")
     parse.add_argument("--expect-no-changes", action="store_true", help="preview: fail when anything would change")
+    parse.add_argument("--policy-events", type=Path, help="preview: write the policy violations the engine reported to FILE as JSON")
     return parse
 
 
