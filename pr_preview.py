@@ -2,15 +2,17 @@
 
     python -m components pr-preview --stack STACK [--summary PATH]
 
-Three parts, run in order:
+Four parts, run in order:
 - validation of the stack file (what `python -m components check` does);
 - docs drift: the docs tree against what the config implies (what `python -m docsgen --check`
   compares), naming the files to add, change and remove;
 - the resource plan: `preview --json` of the stack, run by the engine through the runner
   (`python -m components.engine preview --json`: the Automation API, no language host needed),
-  where the engine is installed (`make engine`); elsewhere the summary says it was not computed and why.
+  where the engine is installed (`make engine`); elsewhere the summary says it was not computed and why;
+- the policy pack's violations in that preview (policy/; the engine runs it), per model, mandatory first.
 
-Exit status: 0 clean, 1 invalid config or stale docs, 2 the engine failed.
+Exit status: 0 clean, 1 invalid config or stale docs, 2 the engine failed, 3 a mandatory policy
+was violated (and the engine did not fail otherwise). The first that applies of 2, 3, 1 is given.
 
 The resource part reads the document `pulumi preview --json` prints (a "preview digest": `steps`
 with `op`, `urn`, `oldState`/`newState`, `diffReasons`, `replaceReasons`, `detailedDiff`, and
@@ -26,13 +28,15 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from components import config
 from components.details import COMPONENT_TYPE as MODEL_TYPE
-from components.engine import discover
+from components.engine import discover, policy_pack
+from components.engine.runner import EXIT_POLICY
 from components.problems import ConfigError, redacted
 from docsgen import writer
 
@@ -89,10 +93,15 @@ class ResourcePlan:
     reason: str = ""  # why it was not computed
     steps: list[Step] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    violations: list[policy_pack.Violation] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
         return bool(self.errors)
+
+    @property
+    def policy_failed(self) -> bool:
+        return any(v.level == "mandatory" for v in self.violations)
 
 
 # --- the parts -------------------------------------------------------------------------------
@@ -204,29 +213,42 @@ def resource_plan(stack: str, project_dir: Path, found: discover.Engine) -> Reso
         return ResourcePlan(computed=False, reason=f"{project_dir} holds the stack files but not the program (`__main__.py`)")
     # In a process of its own: the program runs inside the runner's process, with Pulumi's
     # runtime state, which this one keeps out of.
-    command = [sys.executable, "-m", "components.engine", "preview", "--json", "--stack", stack, "--project-dir", str(project_dir)]
-    try:
-        result = subprocess.run(
-            command, cwd=discover.PROJECT_DIR, capture_output=True, text=True, timeout=ENGINE_TIMEOUT, stdin=subprocess.DEVNULL
-        )
-    except subprocess.TimeoutExpired:
-        return ResourcePlan(computed=False, errors=[f"`pulumi preview` took over {ENGINE_TIMEOUT}s"])
-    return plan_of(result.returncode, result.stdout, result.stderr)
+    with tempfile.TemporaryDirectory(prefix="pr-preview-") as scratch:
+        events = Path(scratch) / "policy-events.json"
+        command = [sys.executable, "-m", "components.engine", "preview", "--json", "--stack", stack, "--project-dir", str(project_dir)]
+        command += ["--policy-events", str(events)]
+        try:
+            result = subprocess.run(
+                command, cwd=discover.PROJECT_DIR, capture_output=True, text=True, timeout=ENGINE_TIMEOUT, stdin=subprocess.DEVNULL
+            )
+        except subprocess.TimeoutExpired:
+            return ResourcePlan(computed=False, errors=[f"`pulumi preview` took over {ENGINE_TIMEOUT}s"])
+        violations = policy_pack.read(events) if events.is_file() else []
+    return plan_of(result.returncode, result.stdout, result.stderr, violations)
 
 
-def plan_of(returncode: int, stdout: str, stderr: str) -> ResourcePlan:
-    """The plan from what the runner's `preview --json` printed and its exit status."""
+# The one error the CLI adds when a mandatory policy stops a preview: the violations say why.
+_POLICY_STOP = "preview failed"
+
+
+def plan_of(returncode: int, stdout: str, stderr: str, violations: list[policy_pack.Violation] | None = None) -> ResourcePlan:
+    """The plan from what the runner's `preview --json` printed, its exit status and the policy violations it reported."""
+    violations = list(violations or [])
     try:
         digest = json.loads(stdout)
     except json.JSONDecodeError:
         digest = None
     if not isinstance(digest, dict):
         detail = stderr.strip() or stdout.strip() or f"exit status {returncode}"
-        return ResourcePlan(computed=False, errors=[f"`pulumi preview --json` printed no preview: {detail}"])
+        return ResourcePlan(computed=False, errors=[f"`pulumi preview --json` printed no preview: {detail}"], violations=violations)
     errors = engine_errors(digest)
-    if returncode != 0 and not errors:
+    stopped_by_policy = returncode == EXIT_POLICY and any(v.level == "mandatory" for v in violations)
+    if stopped_by_policy:
+        errors = [e for e in errors if e.removeprefix("error:").strip() != _POLICY_STOP]
+    if returncode != 0 and not errors and not stopped_by_policy:
         errors = [stderr.strip() or f"`pulumi preview` exited with status {returncode}"]
-    return ResourcePlan(computed=returncode == 0, steps=steps_from_preview(digest), errors=errors)
+    computed = returncode == 0 or (stopped_by_policy and not errors)
+    return ResourcePlan(computed=computed, steps=steps_from_preview(digest), errors=errors, violations=violations)
 
 
 # --- the summary -----------------------------------------------------------------------------
@@ -380,6 +402,42 @@ def _pieces(stack: str, validation: Validation, docs: DocsDrift | None, plan: Re
         others = [s for s in plan.steps if s.model is None]
         if others:
             pieces.append(_Piece(["", "#### Shared resources", "", *_resource_lines(others)], "resources"))
+    if validation.ok:
+        pieces += _policy_pieces(plan)
+    return pieces
+
+
+def _model_of_violation(violation: policy_pack.Violation) -> str | None:
+    """The model a violation is about: a rule names it first (`MODEL: ...`) for an object under a ModelDeployment."""
+    model, sep, _ = violation.message.partition(": ")
+    return model if sep and f"{MODEL_TYPE}$" in violation.urn else None
+
+
+def _violation_line(violation: policy_pack.Violation) -> str:
+    return f"- **{violation.level}** {_code(violation.policy)}: {_prose(violation.message)}"
+
+
+def _policy_pieces(plan: ResourcePlan) -> list[_Piece]:
+    if not plan.violations:
+        if plan.computed:
+            return [_Piece(["", "**Policy**: passed."])]
+        return [_Piece(["", "**Policy**: not checked: the policy pack runs in the engine's preview, which did not run to the end."])]
+    mandatory = sum(1 for v in plan.violations if v.level == "mandatory")
+    advisory = len(plan.violations) - mandatory
+    counts = ", ".join(f"{n} {level}" for level, n in (("mandatory", mandatory), ("advisory", advisory)) if n)
+    verdict = "the merge is blocked until they are fixed" if mandatory else "advisory only, nothing is blocked"
+    pieces = [_Piece(["", f"**Policy**: {counts} violation{'s' if len(plan.violations) != 1 else ''}; {verdict}."])]
+    order = {"mandatory": 0, "advisory": 1}
+    ranked = sorted(plan.violations, key=lambda v: (order.get(v.level, 2), v.policy, v.message))
+    by_model: dict[str | None, list[policy_pack.Violation]] = {}
+    for violation in ranked:
+        by_model.setdefault(_model_of_violation(violation), []).append(violation)
+    # Models with a mandatory violation first, then by name; the whole stack's last.
+    models = sorted((m for m in by_model if m is not None), key=lambda m: (order.get(by_model[m][0].level, 2), m))
+    for model in models:
+        pieces.append(_Piece(["", f"#### {_code(model)}", "", *(_violation_line(v) for v in by_model[model])], "violations"))
+    if None in by_model:
+        pieces.append(_Piece(["", "#### The whole stack", "", *(_violation_line(v) for v in by_model[None])], "violations"))
     return pieces
 
 
@@ -391,7 +449,13 @@ def _size(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-LEFT_OUT = {"model": "model", "file": "file", "problem": "problem", "resources": "table of shared resources"}
+LEFT_OUT = {
+    "model": "model",
+    "file": "file",
+    "problem": "problem",
+    "resources": "table of shared resources",
+    "violations": "list of policy violations",
+}
 
 
 def _cut_line(left: dict[str, int], full_report: str) -> str:
@@ -442,7 +506,7 @@ def collect(stack: str, project_dir: Path, found: discover.Engine | None = None)
         return 1, _pieces(stack, validation, None, plan)
     docs = docs_drift(loaded, project_dir)
     plan = resource_plan(stack, project_dir, found if found is not None else discover.detect())
-    status = 2 if plan.failed else 1 if docs.stale or docs.error else 0
+    status = 2 if plan.failed else 3 if plan.policy_failed else 1 if docs.stale or docs.error else 0
     return status, _pieces(stack, validation, docs, plan)
 
 

@@ -15,7 +15,7 @@ GO_ENV := GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
 # $(call timed,WHAT,COMMAND): print the step, run it, print how long it took.
 timed = echo "==> $(1)"; start=$$(date +%s); $(2); echo "    $(1): $$(( $$(date +%s) - start ))s"
 
-.PHONY: engine engine-clean moto-venv pr-preview up destroy actionlint workflow-lint engine-test-tools
+.PHONY: engine engine-clean moto-venv pr-preview policy-analyze up destroy actionlint workflow-lint engine-test-tools
 
 ## The pulumi CLI and the kubernetes plugin at the pinned versions in .engine: from the official
 ## install where it has them, else built from the Go module proxy once per machine (cached in
@@ -44,9 +44,21 @@ SUMMARY ?= pr-preview.md
 WITH_BACKEND := $(if $(BACKEND),PULUMI_BACKEND_URL='$(BACKEND)')
 
 ## The pull-request summary into $(SUMMARY): validation, docs drift and the resource plan of the
-## engine. Exit 1 on invalid config or stale docs, 2 when the engine fails.
+## engine and the policy pack. Exit 1 on invalid config or stale docs, 2 when the engine fails,
+## 3 when a mandatory policy is violated.
 pr-preview: engine
 	@$(WITH_BACKEND) $(PY) -m components pr-preview --stack $(STACK) --summary $(SUMMARY)
+
+# STATE=FILE: a state exported with `pulumi stack export`.
+STATE ?=
+
+## Check an exported state (STATE=FILE, from `pulumi stack export`) against the policy pack with
+## the settings of STACK, offline (`pulumi policy analyze`). Exit 1 on a mandatory violation.
+policy-analyze: engine
+	@test -n "$(STATE)" || { echo "error: name the exported state: make policy-analyze STATE=state.json STACK=$(STACK)" >&2; exit 2; }
+	@MODEL_FLEET_POLICY_PYTHON=$(abspath $(PY)) PULUMI_HOME=$(abspath $(ENGINE_DIR))/home PULUMI_SKIP_UPDATE_CHECK=true \
+		$(ENGINE_BIN)/pulumi policy analyze --file '$(STATE)' --policy-pack policy/analyzer \
+		$(if $(wildcard policy/config/$(STACK).json),--policy-pack-config policy/config/$(STACK).json)
 
 # Extra flags for up / destroy, e.g. PULUMI_FLAGS="--yes" in CI.
 PULUMI_FLAGS ?=

@@ -19,6 +19,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 import pr_preview
+from components.engine import policy_pack, runner
 from components.engine.discover import Engine
 from docsgen.__main__ import main as docsgen
 from harness.factories import entry, stack, write_stack
@@ -107,6 +108,8 @@ def test_a_recorded_change_renders_update_replace_delete_and_create_per_model():
         # The provider's detailedDiff names the changed keys, and why the claim is replaced.
         f"| update | `{DEPLOYMENT}` `qwen3-coder-30b-deployment` | `spec.template.spec.containers[0].image` |",
         f"| replace | `{CLAIM}` `qwen3-coder-30b-hf-cache` | `spec.storageClassName` (replaced because of `spec.storageClassName`) |",
+        "",
+        "**Policy**: passed.",
     ]
 
 
@@ -205,6 +208,8 @@ def test_the_summary_lists_each_models_changes():
             "|---|---|---|",
             "| update | `kubernetes:core/v1:Namespace` `namespace` | `metadata` |",
             "",
+            "**Policy**: passed.",
+            "",
         ]
     )
 
@@ -233,6 +238,8 @@ def test_a_clean_stack_without_the_engine_says_why_there_is_no_plan(project):
         "",
         "**Resources**: the resource plan was not computed: the Pulumi engine is not installed: "
         "missing the pulumi CLI v3.259.0 (run `make engine`, or install it on PATH).",
+        "",
+        "**Policy**: not checked: the policy pack runs in the engine's preview, which did not run to the end.",
     ]
 
 
@@ -293,12 +300,14 @@ def test_an_engine_failure_is_its_errors():
     plan = pr_preview.plan_of(1, json.dumps(failed), "")
     assert plan.failed and plan.errors == ["error: Pulumi.dev.yaml: 1 problem found; nothing was changed"]
     summary = pr_preview.render_summary("dev", pr_preview.Validation(models=2), pr_preview.DocsDrift(), plan)
-    assert summary.splitlines()[-5:] == [
+    assert summary.splitlines()[-7:] == [
         "**Resources**: `pulumi preview` failed.",
         "",
         "```text",
         "error: Pulumi.dev.yaml: 1 problem found; nothing was changed",
         "```",
+        "",
+        "**Policy**: not checked: the policy pack runs in the engine's preview, which did not run to the end.",
     ]
 
 
@@ -306,6 +315,77 @@ def test_an_engine_failure_is_its_errors():
 def test_an_engine_that_prints_no_preview_fails_with_what_it_said():
     plan = pr_preview.plan_of(1, "", "error: no stack named dev found")
     assert plan.failed and plan.errors == ["`pulumi preview --json` printed no preview: error: no stack named dev found"]
+
+
+def violation(policy: str, level: str, message: str, model: str | None = None) -> policy_pack.Violation:
+    urn = child(model, "kubernetes:apps/v1:Deployment", f"{model}-deployment")[0] if model else STACK_URN
+    return policy_pack.Violation(policy, level, message, urn)
+
+
+# What the CLI's preview --json printed when a mandatory policy stopped it (recorded from the real engine).
+STOPPED = {"steps": [step("same", STACK_URN)], "diagnostics": [{"message": "error: preview failed\n", "severity": "error"}]}
+
+
+@pytest.mark.unit
+def test_a_preview_stopped_by_a_mandatory_policy_is_a_policy_failure_not_an_engine_failure():
+    found = [violation("image-source", "mandatory", "a: Deployment a, container vllm: image `x` has the tag `latest`; pin it", "a")]
+    plan = pr_preview.plan_of(runner.EXIT_POLICY, json.dumps(STOPPED), "", found)
+    assert plan.computed and not plan.failed and plan.policy_failed and plan.errors == []
+    # The same exit without a mandatory violation reported is the engine failing.
+    assert pr_preview.plan_of(runner.EXIT_POLICY, json.dumps(STOPPED), "", []).errors == ["error: preview failed"]
+    # An engine error beside the policy stop is still the engine's failure.
+    broken = {**STOPPED, "diagnostics": [*STOPPED["diagnostics"], {"message": "error: the provider crashed", "severity": "error"}]}
+    assert pr_preview.plan_of(runner.EXIT_POLICY, json.dumps(broken), "", found).errors == ["error: the provider crashed"]
+
+
+@pytest.mark.unit
+def test_the_policy_section_lists_violations_per_model_mandatory_first():
+    plan = pr_preview.ResourcePlan(
+        computed=True,
+        violations=[
+            violation("managed-labels", "advisory", "b: Service b: lacks the team label `team`; add it to the model entry's `labels`", "b"),
+            violation("gpu-budget", "mandatory", "the fleet can take 20 GPUs, over the budget of 16: a 12, b 8; lower them"),
+            violation(
+                "image-source", "mandatory", "b: Deployment b, container vllm: image `vllm/x:latest` has the tag `latest`; pin it", "b"
+            ),
+            violation("managed-labels", "advisory", "a: Service a: lacks the team label `team`; add it to the model entry's `labels`", "a"),
+        ],
+    )
+    summary = pr_preview.render_summary("dev", pr_preview.Validation(models=2), pr_preview.DocsDrift(), plan)
+    assert summary.split("**Resources**: no changes.\n", 1)[1].splitlines() == [
+        "",
+        "**Policy**: 2 mandatory, 2 advisory violations; the merge is blocked until they are fixed.",
+        "",
+        "#### `b`",
+        "",
+        "- **mandatory** `image-source`: b: Deployment b, container vllm: image `vllm/x:latest` has the tag `latest`; pin it",
+        "- **advisory** `managed-labels`: b: Service b: lacks the team label `team`; add it to the model entry's `labels`",
+        "",
+        "#### `a`",
+        "",
+        "- **advisory** `managed-labels`: a: Service a: lacks the team label `team`; add it to the model entry's `labels`",
+        "",
+        "#### The whole stack",
+        "",
+        "- **mandatory** `gpu-budget`: the fleet can take 20 GPUs, over the budget of 16: a 12, b 8; lower them",
+    ]
+    advisory = pr_preview.ResourcePlan(computed=True, violations=plan.violations[:1])
+    text = pr_preview.render_summary("dev", pr_preview.Validation(models=2), pr_preview.DocsDrift(), advisory)
+    assert "**Policy**: 1 advisory violation; advisory only, nothing is blocked." in text
+
+
+@pytest.mark.unit
+def test_a_mandatory_violation_gives_its_own_exit_status(project, monkeypatch):
+    stopped = pr_preview.ResourcePlan(computed=True, violations=[violation("image-source", "mandatory", "a: pin it", "a")])
+    monkeypatch.setattr(pr_preview, "resource_plan", lambda *args: stopped)
+    assert pr_preview.collect("dev", project)[0] == 3
+    monkeypatch.setattr(
+        pr_preview, "resource_plan", lambda *args: pr_preview.ResourcePlan(computed=False, errors=["boom"], violations=stopped.violations)
+    )
+    assert pr_preview.collect("dev", project)[0] == 2
+    advisory = pr_preview.ResourcePlan(computed=True, violations=[violation("image-source", "advisory", "a: pin it", "a")])
+    monkeypatch.setattr(pr_preview, "resource_plan", lambda *args: advisory)
+    assert pr_preview.collect("dev", project)[0] == 0
 
 
 @pytest.mark.process
@@ -322,7 +402,11 @@ def test_the_command_writes_the_summary_file(project, tmp_path):
     assert summary.read_text() == result.stdout
     assert "**Docs**: up to date." in result.stdout
     # Stack files alone: whether or not the engine is installed, there is no program to preview.
-    assert result.stdout.splitlines()[-1] in (
+    assert (
+        result.stdout.splitlines()[-1]
+        == "**Policy**: not checked: the policy pack runs in the engine's preview, which did not run to the end."
+    )
+    assert result.stdout.splitlines()[-3] in (
         f"**Resources**: the resource plan was not computed: {project} holds the stack files but not the program (`__main__.py`).",
         "**Resources**: the resource plan was not computed: the Pulumi engine is not installed: missing "
         "the pulumi CLI v3.259.0 (run `make engine`, or install it on PATH); the kubernetes resource plugin v4.25.0 "

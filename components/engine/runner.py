@@ -110,7 +110,10 @@ def run(args: argparse.Namespace) -> int:
     assert engine.cli is not None  # an inline engine has its CLI
     os.environ["PATH"] = f"{engine.cli.parent}{os.pathsep}{os.environ.get('PATH', '')}"
     os.environ.update(env)
-    out = (lambda line: None) if args.json else _print_line
+    # With --json the CLI prints one document, kept for stdout (also when the preview fails:
+    # its diagnostics and steps say why).
+    printed: list[str] = []
+    out = printed.append if args.json else _print_line
     start = time.monotonic()
     print(
         f"==> {operation} of stack {args.stack} with pulumi v{discover.pulumi_version()} and the kubernetes plugin "
@@ -178,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     except auto.CommandError as err:
         if args.json:
             # The digest still names the program's errors (`diagnostics`); the caller reads it.
-            sys.stdout.write(getattr(err, "stdout", "") or "")
+            sys.stdout.write("\n".join(printed) + "\n" if printed else "")
         detail = (getattr(err, "stderr", "") or "").strip() or str(err)
         print(f"error: {operation} of stack {args.stack} failed:\n{detail}", file=sys.stderr)
         return EXIT_POLICY if any(v.level == "mandatory" for v in violations) else EXIT_FAILED
