@@ -1,4 +1,5 @@
-"""Tests of the fake OpenAI server with the real openai client and real curl/jq."""
+"""Tests of the stand-in OpenAI server (tests/openai_server.py) with the real openai client and real
+curl/jq: it runs on 127.0.0.1 in this process's threads, curl in a process of its own."""
 
 import base64
 import json
@@ -17,6 +18,8 @@ from openai.types import Batch, Completion, CreateEmbeddingResponse, FileObject
 from openai.types.chat import ChatCompletion
 
 from tests.openai_server import FakeOpenAI
+
+pytestmark = pytest.mark.loopback
 
 API_KEY = "test-key"
 MODEL = "fleet/llama-3-8b-instruct"

@@ -425,6 +425,7 @@ sys.exit(main(sys.argv[2:]))
 
 
 @pytest.mark.process
+@pytest.mark.kill
 def test_a_docs_run_killed_before_any_replace_or_delete_leaves_old_or_new_files_and_the_next_run_converges(tmp_path, fleets, capsys):
     planned = going_to_b(fleets, tmp_path / "planned")
     spec = config.load_stack_file(planned, "dev").spec
@@ -464,6 +465,7 @@ writer.apply(plan)
 
 
 @pytest.mark.process
+@pytest.mark.lock
 def test_a_second_run_on_a_docs_root_being_written_fails_at_once_and_writes_nothing(tmp_path, capsys):
     generated(tmp_path, "a")
     write_stack(tmp_path, stack(entry("a"), entry("b")))
@@ -498,6 +500,7 @@ def test_a_run_that_fails_lets_the_next_one_write(tmp_path, capsys):
 
 
 @pytest.mark.mocks
+@pytest.mark.lock
 def test_the_pulumi_program_takes_the_same_lock(tmp_path):
     from harness.program import run_program
 
