@@ -69,7 +69,8 @@ def _docs_tree(project: Path) -> dict[str, str]:
     return {str(p.relative_to(docs)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(docs.rglob("*")) if p.is_file()}
 
 
-def _observed(stack: str, tmp_path: Path, monkeypatch) -> dict:
+def run_committed_stack(stack: str, tmp_path: Path, monkeypatch) -> tuple[pulumi_mocks.RecordingMonitor, Path]:
+    """The program on a copy of the committed stack under mocks (a live stack sees LIVE_CLUSTER): what it declared, and the copy."""
     project = tmp_path / stack
     project.mkdir()
     for name in ("__main__.py", "Pulumi.yaml", f"Pulumi.{stack}.yaml"):
@@ -77,6 +78,11 @@ def _observed(stack: str, tmp_path: Path, monkeypatch) -> dict:
     gather = preflight.gather
     monkeypatch.setattr(preflight, "gather", lambda spec: LIVE_CLUSTER if spec.kubernetes.live else gather(spec))
     monitor, _, _ = run_program(project, stack=stack)
+    return monitor, project
+
+
+def _observed(stack: str, tmp_path: Path, monkeypatch) -> dict:
+    monitor, project = run_committed_stack(stack, tmp_path, monkeypatch)
     observed: dict = {"resources": _declared(monitor, project)}
     if (project / "docs").exists():
         observed["docs"] = _docs_tree(project)

@@ -4,27 +4,19 @@ environment's settings; and what the pack reads of a resource agrees with what t
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from components import preflight
-from harness.program import ROOT, run_program
+from harness.program import ROOT
 from policy import rules
-from tests.test_stack_conversion import LIVE_CLUSTER, STACKS
+from tests.test_stack_conversion import STACKS, run_committed_stack
 
 pytestmark = pytest.mark.mocks
 
 
 def declared(stack: str, tmp_path: Path, monkeypatch) -> tuple[list[rules.Resource], list]:
-    project = tmp_path / stack
-    project.mkdir()
-    for name in ("__main__.py", "Pulumi.yaml", f"Pulumi.{stack}.yaml"):
-        shutil.copy(ROOT / name, project / name)
-    gather = preflight.gather
-    monkeypatch.setattr(preflight, "gather", lambda spec: LIVE_CLUSTER if spec.kubernetes.live else gather(spec))
-    monitor, _, _ = run_program(project, stack=stack)
+    monitor, _ = run_committed_stack(stack, tmp_path, monkeypatch)
     return [rules.Resource(r.type, r.name, r.inputs, r.urn, r.parent) for r in monitor.registered], monitor.registered
 
 
