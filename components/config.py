@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from components import catalog, k8s_names, preflight, rules
 from components.field_problems import absent_problems, entry_label, pydantic_problems, quoted, shown
 from components.problems import ConfigError, Findings, Problem, did_you_mean
-from components.spec import NAMESPACE, DeploymentConfig, ModelDocs, ModelEntry, Requirements, StackSpec
+from components.spec import NAMESPACE, DeploymentConfig, ModelDocs, ModelEntry, Requirements, Routing, RoutingConfig, StackSpec
 from components.stack_files import StackFiles, model_fleet_section, read_stack
 
 
@@ -46,7 +46,7 @@ class _Parsed:
     warnings: list[str]
 
 
-def _checked_entry(raw_entry: Any, label: str) -> tuple[ModelEntry | None, Findings]:
+def _checked_entry(raw_entry: Any, label: str, stack_routing: Routing = Routing.aibrix) -> tuple[ModelEntry | None, Findings]:
     """One entry validated alone: its fields, then the rules across them on the parts that are valid."""
     try:
         entry = ModelEntry.model_validate(raw_entry)
@@ -56,19 +56,22 @@ def _checked_entry(raw_entry: Any, label: str) -> tuple[ModelEntry | None, Findi
         requirements = _valid_part(Requirements, raw_entry, "requirements")
         config = _valid_part(DeploymentConfig, raw_entry, "deployment_config")
         docs = _valid_part(ModelDocs, raw_entry, "docs")
-        found = rules.entry_findings(valid_name, None, requirements, config, label, docs)
+        found = rules.entry_findings(valid_name, None, requirements, config, label, docs, stack_routing)
         return None, Findings(pydantic_problems(err, ModelEntry, label) + found.problems)
-    return entry, rules.entry_findings(entry.name, entry.huggingface_id, entry.requirements, entry.deployment_config, label, entry.docs)
+    routing = entry.routing if entry.routing is not None else stack_routing
+    found = rules.entry_findings(entry.name, entry.huggingface_id, entry.requirements, entry.deployment_config, label, entry.docs, routing)
+    canary = rules.canary_findings(entry, label, routing)
+    return entry, Findings(found.problems + canary.problems, found.warnings + canary.warnings)
 
 
-def _catalog_problems(name: str, base: Any, catalog_file: str) -> list[Problem]:
+def _catalog_problems(name: str, base: Any, catalog_file: str, stack_routing: Routing = Routing.aibrix) -> list[Problem]:
     """A catalog entry's own problems, found once however many items serve it."""
     label = f"{catalog_file} catalog.{shown(str(name))}"
     if not isinstance(base, dict):
         return [Problem(label, "must be a map of entry keys to values")]
     if "name" in base:
         return [Problem(f"{label} name", "the catalog key names the entry; remove `name`")]
-    return _checked_entry(catalog.catalog_entry(name, base), label)[1].problems
+    return _checked_entry(catalog.catalog_entry(name, base), label, stack_routing)[1].problems
 
 
 def _parse(raw: dict[str, Any], catalog_file: str = catalog.PROJECT_FILE, stack_file: str = "stack file") -> _Parsed:
@@ -88,6 +91,8 @@ def _parse(raw: dict[str, Any], catalog_file: str = catalog.PROJECT_FILE, stack_
             except ValidationError as err:
                 problems += pydantic_problems(err, StackSpec, "")
 
+    routing: RoutingConfig | None = fields.get("routing", RoutingConfig() if "routing" not in raw else None)
+    stack_routing = routing.mode if routing is not None else Routing.aibrix
     raw_models = raw.get("models") or []
     if not isinstance(raw_models, list):
         problems.append(Problem("models", "must be a list of model entries"))
@@ -96,7 +101,7 @@ def _parse(raw: dict[str, Any], catalog_file: str = catalog.PROJECT_FILE, stack_
     problems += resolution.problems
     broken = set()
     for name, base in resolution.used.items():
-        found_in_catalog = _catalog_problems(name, base, catalog_file)
+        found_in_catalog = _catalog_problems(name, base, catalog_file, stack_routing)
         problems += found_in_catalog
         if found_in_catalog:
             broken.add(name)
@@ -106,7 +111,7 @@ def _parse(raw: dict[str, Any], catalog_file: str = catalog.PROJECT_FILE, stack_
         if item.catalog in broken:
             continue
         label = entry_label(item.index, item.entry, item.catalog)
-        entry, found = _checked_entry(item.entry, label)
+        entry, found = _checked_entry(item.entry, label, stack_routing)
         absent = absent_problems(item, label)
         problems += found.problems + absent
         if entry is None or absent:
@@ -121,6 +126,8 @@ def _parse(raw: dict[str, Any], catalog_file: str = catalog.PROJECT_FILE, stack_
     problems += rules.repeated(models, labels, "name", lambda e: e.name)
     problems += rules.repeated(models, labels, "display_name", lambda e: e.display_name.casefold())
     problems += rules.service_monitor_labels_are_not_ours(fields.get("monitoring"))
+    problems += rules.routing_problems(models, labels, routing)
+    problems += rules.canary_names_are_free(models, labels)
     return _Parsed(StackSpec(**fields, models=models), labels, problems, warnings)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from components import docs_facts, vllm_args
+from components import docs_facts, k8s_names, vllm_args
 from components.field_problems import quoted, shown
 from components.k8s_names import OWN_LABEL_KEYS
 from components.problems import Findings, Problem
@@ -21,6 +21,8 @@ from components.spec import (
     ModelEntry,
     MonitoringConfig,
     Requirements,
+    Routing,
+    RoutingConfig,
 )
 
 # What a rule finds: ("problem" | "warning", field path in the entry, message).
@@ -37,6 +39,7 @@ class EntryParts:
     config: DeploymentConfig
     docs: ModelDocs | None
     cmdline: vllm_args.VllmCommandLine | None  # None when the command line cannot be read
+    routing: Routing = Routing.aibrix
 
 
 def served_name_matches(parts: EntryParts) -> Iterator[Finding]:
@@ -98,7 +101,13 @@ def model_id_is_routable(parts: EntryParts) -> Iterator[Finding]:
     model_id = cmdline.model_id(parts.huggingface_id) if parts.huggingface_id is not None else served or cmdline.model
     if model_id is not None and not MODEL_ID.fullmatch(model_id):
         yield "problem", "deployment_config.args", f"model ID {model_id!r} may hold only letters, digits and . _ : / -"
-    elif model_id is not None and parts.name is not None and served is None and not parts.config.enable_autoscaling:
+    elif (
+        model_id is not None
+        and parts.name is not None
+        and served is None
+        and not parts.config.enable_autoscaling
+        and parts.routing is Routing.aibrix
+    ):
         why = ", and a label cannot hold '/'" if "/" in model_id else ""
         yield (
             "warning",
@@ -179,6 +188,7 @@ def entry_findings(
     config: DeploymentConfig | None,
     label: str,
     docs: ModelDocs | None,
+    routing: Routing = Routing.aibrix,
 ) -> Findings:
     """Every entry rule over the parts of one entry that are valid; `label` heads each line."""
     found = Findings()
@@ -189,7 +199,7 @@ def entry_findings(
     except vllm_args.VllmArgsError as err:
         found.problems.append(Problem(f"{label} deployment_config.args", str(err)))
         cmdline = None
-    parts = EntryParts(name, huggingface_id, requirements, config, docs, cmdline)
+    parts = EntryParts(name, huggingface_id, requirements, config, docs, cmdline, routing)
     for rule in ENTRY_RULES:
         for level, field_path, message in rule(parts):
             if level == "problem":
@@ -222,6 +232,108 @@ def repeated(models: list[ModelEntry], labels: list[str], field_name: str, key_o
             value = getattr(entry, field_name)
             problems.append(Problem(f"{label} {field_name}", f"'{value}' is already used by {first_label[key]}"))
         first_label.setdefault(key, label)
+    return problems
+
+
+def canary_findings(entry: ModelEntry, label: str, routing: Routing = Routing.aibrix) -> Findings:
+    """The entry rules over the canary's own command line, where it sets one (what it takes from the
+    model is the model's to answer for), reported at the canary's keys. Both versions serve one
+    model ID: the one clients call and the route matches."""
+    found = Findings()
+    canary, canary_entry = entry.canary, entry.canary_entry()
+    if canary is None or canary_entry is None:
+        return found
+    if (problem := k8s_names.model_name_problem(canary_entry.name)) is not None:
+        found.problems.append(Problem(f"{label} canary.version", f"the canary's name: {problem}"))
+    if not {"command", "args", "huggingface_id"} & canary.model_fields_set:
+        return found
+    where = "canary.command" if canary.command is not None and canary.args is None else "canary.args"
+    config = canary_entry.deployment_config
+    try:
+        cmdline = vllm_args.parse(config.command, config.args)
+    except vllm_args.VllmArgsError as err:
+        found.problems.append(Problem(f"{label} {where}", str(err)))
+        return found
+    parts = EntryParts(entry.name, canary_entry.huggingface_id, entry.requirements, config, entry.docs, cmdline, routing)
+    for rule in (served_name_matches, port_is_the_serving_port, vllm_accepts_the_command_line, model_id_is_routable):
+        for level, _, message in rule(parts):
+            if level == "problem":
+                found.problems.append(Problem(f"{label} {where}", message))
+            else:
+                found.warnings.append(f"{label} {where}: {message}")
+    ids = (entry.deployment_config.cmdline.model_id(entry.huggingface_id), cmdline.model_id(canary_entry.huggingface_id))
+    # Two served names that differ are each held to the model's name above.
+    if ids[0] != ids[1] and None in (entry.deployment_config.cmdline.served_model_name, cmdline.served_model_name):
+        found.problems.append(
+            Problem(
+                f"{label} {where}",
+                f"the canary serves model ID {quoted(ids[1])} but the model serves {quoted(ids[0])}: both versions must serve "
+                f"one model ID, the one clients call and the route matches; add '--served-model-name {entry.name}' to both",
+            )
+        )
+    return found
+
+
+def routing_problems(models: list[ModelEntry], labels: list[str], routing: RoutingConfig | None) -> list[Problem]:
+    """What each routing needs: `inference-pool` the stack's endpoint picker and Gateway; a canary
+    `inference-pool` routing, since only a route splits one model's requests by weight."""
+    if routing is None:  # the routing section is invalid and has problems of its own
+        return []
+    problems: list[Problem] = []
+    pooled = []
+    for entry, label in zip(models, labels, strict=True):
+        mode = entry.routing if entry.routing is not None else routing.mode
+        if mode is Routing.inference_pool:
+            pooled.append(label)
+        elif entry.canary is not None:
+            why = (
+                "AIBrix routes by the label model.aibrix.ai/name, one label per model, so it cannot split a model's requests "
+                "by weight between two versions"
+                if mode is Routing.aibrix
+                else "routing none declares no route to split a model's requests by weight"
+            )
+            problems.append(
+                Problem(
+                    f"{label} canary",
+                    f"a canary needs routing inference-pool: {why}; set `routing: inference-pool` on this entry "
+                    "(or model-fleet:routing.mode), or remove the canary",
+                )
+            )
+    if pooled:
+        needs = (
+            "routing inference-pool needs"
+            if routing.mode is Routing.inference_pool
+            else f"{', '.join(pooled)} {'route' if len(pooled) > 1 else 'routes'} by inference-pool, which needs"
+        )
+        if routing.endpoint_picker is None:
+            problems.append(
+                Problem(
+                    "routing.endpoint_picker",
+                    f"required key is missing: {needs} the endpoint picker every InferencePool names (its Service name and port)",
+                )
+            )
+        if routing.gateway is None:
+            problems.append(
+                Problem("routing.gateway", f"required key is missing: {needs} the Gateway every HTTPRoute attaches to (its name)")
+            )
+    return problems
+
+
+def canary_names_are_free(models: list[ModelEntry], labels: list[str]) -> list[Problem]:
+    """A canary's objects take `<name>-<version>`: no other model or canary may have that name,
+    or two Deployments (and two pools) would select each other's pods."""
+    first = {entry.name: label for entry, label in zip(models, labels, strict=True)}
+    problems = []
+    for entry, label in zip(models, labels, strict=True):
+        canary = entry.canary_entry()
+        if canary is None:
+            continue
+        if canary.name in first:
+            problems.append(
+                Problem(f"{label} canary.version", f"the canary's name '{canary.name}' is already used by {first[canary.name]}")
+            )
+        else:
+            first[canary.name] = f"{label} canary"
     return problems
 
 

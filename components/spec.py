@@ -60,6 +60,12 @@ SERVICE_MONITOR_CRD = "servicemonitors.monitoring.coreos.com"
 GPU_OPERATOR_CRD = "clusterpolicies.nvidia.com"
 KUBERAY_CRD = "rayclusters.ray.io"
 ENVOY_GATEWAY_CRD = "gatewayclasses.gateway.networking.k8s.io"
+# What a model routed by `inference-pool` declares: the Gateway API Inference Extension's pool
+# and the Gateway API's route.
+INFERENCE_POOL_CRD = "inferencepools.inference.networking.k8s.io"
+HTTP_ROUTE_CRD = "httproutes.gateway.networking.k8s.io"
+# The most of a model's requests a canary may take: weights are percentages.
+FULL_WEIGHT = 100
 
 
 # What each suffix of the API server's quantity grammar multiplies by.
@@ -455,6 +461,41 @@ class ModelDocs(Strict):
     )
 
 
+class Routing(str, Enum):
+    """How requests reach a model: AIBrix's gateway by the model's name label, an InferencePool
+    behind an HTTPRoute (the Gateway API Inference Extension), or nothing this program declares."""
+
+    aibrix = "aibrix"
+    inference_pool = "inference-pool"
+    none = "none"
+
+
+class Canary(Strict):
+    """A second version of a model, deployed beside it under `<name>-<version>`, taking `weight`
+    percent of the model's requests; what it does not set is the model's own."""
+
+    version: Label = Field(description="Version suffix: the canary's objects are named `<name>-<version>`, e.g. `v2`.")
+    weight: Count = Field(
+        ge=0, le=FULL_WEIGHT, description="Percent of the model's requests the canary serves; the model's own version serves the rest."
+    )
+    huggingface_id: HuggingFaceId | None = Field(None, description="Hugging Face repository of the canary; defaults to the model's.")
+    image: str | None = Field(
+        None, min_length=1, description="Container image of the canary; defaults to the model's `deployment_config.image`."
+    )
+    command: list[str] | None = Field(
+        None, min_length=1, description="Container command of the canary; defaults to the model's `deployment_config.command`."
+    )
+    args: list[str] | None = Field(
+        None,
+        description="Container arguments of the canary; defaults to the model's `deployment_config.args`. It serves the model's served name.",
+    )
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """The `deployment_config` values the canary sets itself."""
+        return {key: getattr(self, key) for key in ("image", "command", "args") if getattr(self, key) is not None}
+
+
 class ModelEntry(Strict):
     name: ModelName = Field(
         description="Model name: names every Kubernetes object (a DNS-1035 label, since it names the Service) and must equal `--served-model-name`."
@@ -475,6 +516,25 @@ class ModelEntry(Strict):
         default_factory=ModelDocs,
         description="Docs facts the vLLM command cannot tell; context length and tool calling come from the command.",
     )
+    routing: Routing | None = Field(None, description="How requests reach this model; defaults to `model-fleet:routing.mode`.")
+    canary: Canary | None = Field(
+        None, description="A second version taking a share of the requests by weight; needs routing `inference-pool`."
+    )
+
+    def canary_entry(self) -> ModelEntry | None:
+        """The canary as an entry of its own, named `<name>-<version>`: the model's values with the
+        canary's (its objects select only its pods, the model's only the model's)."""
+        canary = self.canary
+        if canary is None:
+            return None
+        return self.model_copy(
+            update={
+                "name": f"{self.name}-{canary.version}",
+                "huggingface_id": canary.huggingface_id or self.huggingface_id,
+                "deployment_config": self.deployment_config.model_copy(update=canary.overrides),
+                "canary": None,
+            }
+        )
 
     @field_validator("labels")
     @classmethod
@@ -576,6 +636,39 @@ class MonitoringConfig(Strict):
         return _labels(value)
 
 
+class EndpointPicker(Strict):
+    service: Annotated[str, _rule(k8s_names.is_dns1035_label, k8s_names.DNS1035_LABEL_RULE)] = Field(
+        description="Service of the endpoint picker (the extension's EPP) in the models' namespace: each InferencePool's `endpointPickerRef`."
+    )
+    port: Count = Field(ge=1, le=65535, description="Port of the endpoint picker's Service (the extension's default is 9002).")
+    failure_mode: Literal["FailOpen", "FailClose"] = Field(
+        "FailClose",
+        description="When the picker does not answer: `FailClose` refuses the request, `FailOpen` sends it to any pod of the pool.",
+    )
+
+
+class GatewayRef(Strict):
+    name: Annotated[str, _rule(k8s_names.is_dns1123_subdomain, k8s_names.DNS1123_SUBDOMAIN_RULE)] = Field(
+        description="Gateway every model's HTTPRoute attaches to."
+    )
+    namespace: Label | None = Field(None, description="Namespace of the Gateway; defaults to the models' namespace.")
+    section_name: Annotated[str, _rule(k8s_names.is_dns1123_subdomain, k8s_names.DNS1123_SUBDOMAIN_RULE)] | None = Field(
+        None, description="Listener of the Gateway the routes attach to; unset attaches to every listener that allows them."
+    )
+
+
+class RoutingConfig(Strict):
+    mode: Routing = Field(
+        Routing.aibrix,
+        description="`aibrix`: AIBrix's gateway routes by the model name label, nothing declared; `inference-pool`: an InferencePool "
+        "and an HTTPRoute per model; `none`: no routing declared. A model entry's `routing` overrides it.",
+    )
+    endpoint_picker: EndpointPicker | None = Field(
+        None, description="The endpoint picker every InferencePool names; needed by `inference-pool`."
+    )
+    gateway: GatewayRef | None = Field(None, description="The Gateway every HTTPRoute attaches to; needed by `inference-pool`.")
+
+
 class StackSpec(Strict):
     namespace: Label = Field("jan-models", description="Namespace of every model.")
     models: list[ModelEntry] = Field(default_factory=list, description="The model entries.")
@@ -583,3 +676,8 @@ class StackSpec(Strict):
     cluster: ClusterInventory | None = Field(None, description="Cluster facts for the preflight when no live cluster is read.")
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig, description="How to reach the cluster.")
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig, description="Prometheus scraping.")
+    routing: RoutingConfig = Field(default_factory=RoutingConfig, description="How requests reach the models.")
+
+    def routing_of(self, entry: ModelEntry) -> Routing:
+        """The entry's own routing, else the stack's."""
+        return entry.routing if entry.routing is not None else self.routing.mode
