@@ -85,3 +85,5 @@ include mk/engine.mk
 include mk/cluster.mk
 # servers: vLLM and AIBrix's batch service for the servers tests (tests/servers)
 include mk/servers.mk
+# gateway-api-crds: the Gateway API's CRDs for the schema tests and the test cluster
+include mk/crds.mk

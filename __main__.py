@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components import collector, config, manifest_files, pulumi_config, secret_values, stack_files
 from components.manifests import namespace as namespace_manifest
+from components.manifests import objects
 from components.model_deployment import ModelDeployment
 from components.problems import ConfigError
 from components.spec import SERVICE_MONITOR_CRD, StackSpec
@@ -115,10 +116,12 @@ def main() -> None:
             namespace=spec.namespace,
             monitoring=spec.monitoring,
             service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD),
+            routing=routing,
             rendering=bool(spec.kubernetes.render_yaml_to_directory),
             opts=opts,
         )
-        for entry in spec.models
+        # A model, then its canary: each version its own component.
+        for entry, routing in objects.versions(spec)
     ]
     if docs is not None:
         write_docs(docs)

@@ -27,7 +27,17 @@ from components.spec import SERVICE_MONITOR_CRD, StackSpec
 
 RECORD = ".model-fleet-rendered.json"
 # The kinds of object stack_objects declares, as file_name spells them.
-KINDS = ("namespace", "secret", "persistentvolumeclaim", "deployment", "service", "servicemonitor", "podautoscaler")
+KINDS = (
+    "namespace",
+    "secret",
+    "persistentvolumeclaim",
+    "deployment",
+    "service",
+    "servicemonitor",
+    "podautoscaler",
+    "inferencepool",
+    "httproute",
+)
 # What a file name of ours looks like: a kind we render, then namespace and name (DNS names), `.yaml`.
 FILE_NAME = re.compile(rf"(?:{'|'.join(KINDS)})(-[a-z0-9]([-a-z0-9.]*[a-z0-9])?)+\.yaml")
 
@@ -35,8 +45,10 @@ FILE_NAME = re.compile(rf"(?:{'|'.join(KINDS)})(-[a-z0-9]([-a-z0-9.]*[a-z0-9])?)
 def stack_objects(spec: StackSpec, facts: ClusterFacts) -> list[dict]:
     """Every object the program declares for the stack, Secrets without their values."""
     found = [namespace_manifest.build(spec.namespace)] if spec.kubernetes.create_namespace else []
-    for entry in spec.models:
-        declared = objects.model_objects(entry, spec.namespace, spec.monitoring, service_monitor_enabled=facts.has_crd(SERVICE_MONITOR_CRD))
+    for entry, routing in objects.versions(spec):
+        declared = objects.model_objects(
+            entry, spec.namespace, spec.monitoring, service_monitor_enabled=facts.has_crd(SERVICE_MONITOR_CRD), routing=routing
+        )
         found += [manifest for _, manifest in declared]
     return found
 

@@ -85,12 +85,13 @@ class ModelDeployment(pulumi.ComponentResource):
         namespace: str,
         monitoring: MonitoringConfig,
         service_monitor_enabled: bool,
+        routing: objects.PoolRouting | None = None,
         rendering: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """`rendering` (render mode) declares the Secrets without their values, since a value
         in a manifest on disk would be in clear (base64 is not encryption), and reports the
-        status as `rendered`.
+        status as `rendered`. `routing`: the version's pool and, on a model's own version, its route.
         """
         super().__init__(TYPE, entry.name, None, opts)
         config = entry.deployment_config
@@ -104,7 +105,13 @@ class ModelDeployment(pulumi.ComponentResource):
 
         declared = _Declared()
         listing = objects.model_objects(
-            entry, namespace, monitoring, service_monitor_enabled=service_monitor_enabled, token=token, env_values=env_values
+            entry,
+            namespace,
+            monitoring,
+            service_monitor_enabled=service_monitor_enabled,
+            routing=routing,
+            token=token,
+            env_values=env_values,
         )
         for resource_name, manifest in listing:
             kind = manifest["kind"]

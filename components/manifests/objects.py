@@ -6,10 +6,41 @@ the resources Pulumi manages and the files on disk cannot disagree.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from components.manifests import deployment, pod_autoscaler, pvc, secret, service, service_monitor
-from components.spec import ModelEntry, MonitoringConfig
+from components.manifests import deployment, http_route, inference_pool, pod_autoscaler, pvc, secret, service, service_monitor
+from components.spec import FULL_WEIGHT, EndpointPicker, GatewayRef, ModelEntry, MonitoringConfig, Routing, StackSpec
+
+
+@dataclass(frozen=True)
+class PoolRouting:
+    """What one version of a model routed by `inference-pool` declares beyond its server: its pool,
+    and on the model's own version the model's one route, to every version's pool by weight."""
+
+    picker: EndpointPicker
+    gateway: GatewayRef | None = None  # None: the version carries no route (a canary)
+    model_id: str = ""
+    backends: tuple[tuple[str, int], ...] = ()  # (pool name, weight) of each version
+
+
+def versions(spec: StackSpec) -> list[tuple[ModelEntry, PoolRouting | None]]:
+    """Each version the stack deploys, in the stack's order: a model, then its canary, with what
+    each declares for its routing (None: nothing, under `aibrix` and `none`)."""
+    found: list[tuple[ModelEntry, PoolRouting | None]] = []
+    picker, gateway = spec.routing.endpoint_picker, spec.routing.gateway
+    for entry in spec.models:
+        canary = entry.canary_entry()
+        if spec.routing_of(entry) is not Routing.inference_pool or picker is None or gateway is None:
+            # Validation refuses a canary here, and inference-pool without a picker and a Gateway.
+            found.append((entry, None))
+            continue
+        weight = entry.canary.weight if entry.canary is not None else 0
+        backends = ((entry.name, FULL_WEIGHT - weight),) + (((canary.name, weight),) if canary is not None else ())
+        found.append((entry, PoolRouting(picker, gateway, entry.deployment_config.cmdline.model_id(entry.huggingface_id), backends)))
+        if canary is not None:
+            found.append((canary, PoolRouting(picker)))
+    return found
 
 
 def model_objects(
@@ -18,6 +49,7 @@ def model_objects(
     monitoring: MonitoringConfig,
     *,
     service_monitor_enabled: bool,
+    routing: PoolRouting | None = None,
     token: Any = None,
     env_values: dict[str, Any] | None = None,
 ) -> list[tuple[str, dict]]:
@@ -38,4 +70,9 @@ def model_objects(
         objects.append((f"{name}-servicemonitor", service_monitor.build(entry, namespace, monitoring)))
     if config.enable_autoscaling:
         objects.append((f"{name}-podautoscaler", pod_autoscaler.build(entry, namespace)))
+    if routing is not None:
+        objects.append((f"{name}-inferencepool", inference_pool.build(entry, namespace, routing.picker)))
+        if routing.gateway is not None:
+            route = http_route.build(entry, namespace, routing.gateway, routing.model_id, list(routing.backends))
+            objects.append((f"{name}-httproute", route))
     return objects

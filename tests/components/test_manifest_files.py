@@ -260,7 +260,9 @@ def test_every_kind_the_program_renders_is_one_the_record_accepts(tmp_path):
             "deployment_config.enable_autoscaling": True,
         }
     )
-    loaded = config.load(stack(everything), source="t")
+    # Routed by inference-pool, so its pool and route are rendered too.
+    routing = {"mode": "inference-pool", "endpoint_picker": {"service": "epp", "port": 9002}, "gateway": {"name": "gw"}}
+    loaded = config.load(stack(everything, routing=routing), source="t")
     names = manifest_files.render(loaded.spec, loaded.facts)
     kinds = {name.split("-")[0] for name in names}
     assert kinds == set(manifest_files.KINDS)
