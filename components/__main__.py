@@ -43,7 +43,15 @@ def status(facts: preflight.ClusterFacts, args: argparse.Namespace) -> int:
     print(f"cluster ({s['source']}): {s['total_nodes']} nodes, {s['total_gpus']} GPUs")
     for node in s["gpu_nodes"]:
         print(f"  {shown(node['node_name'])}: {node['gpu_count']} x {shown(node['gpu_type']) or 'unknown GPU'}, {node['total_vram']} VRAM")
-    for key in ("gpu_operator_ok", "aibrix_ok", "kuberay_ok", "envoy_gateway_ok", "prometheus_operator_ok"):
+    for key in (
+        "gpu_operator_ok",
+        "aibrix_ok",
+        "kuberay_ok",
+        "envoy_gateway_ok",
+        "prometheus_operator_ok",
+        "inference_pool_ok",
+        "http_route_ok",
+    ):
         print(f"  {key}: {'yes' if s[key] else 'no'}")
     return 0
 

@@ -15,12 +15,15 @@ from components.spec import (
     AIBRIX_CRD,
     ENVOY_GATEWAY_CRD,
     GPU_OPERATOR_CRD,
+    HTTP_ROUTE_CRD,
+    INFERENCE_POOL_CRD,
     KUBERAY_CRD,
     MAX_GPUS_PER_REPLICA,
     QUANTITY,
     SERVICE_MONITOR_CRD,
     GPUNode,
     ModelEntry,
+    Routing,
     StackSpec,
     quantity_value,
 )
@@ -68,6 +71,8 @@ class ClusterFacts:
             "kuberay_ok": self.has_crd(KUBERAY_CRD),
             "envoy_gateway_ok": self.has_crd(ENVOY_GATEWAY_CRD),
             "prometheus_operator_ok": self.has_crd(SERVICE_MONITOR_CRD),
+            "inference_pool_ok": self.has_crd(INFERENCE_POOL_CRD),
+            "http_route_ok": self.has_crd(HTTP_ROUTE_CRD),
             "source": self.source,
         }
 
@@ -253,6 +258,24 @@ def _check_requested_gpus(entry: ModelEntry, label: str, largest: int, best: GPU
         )
 
 
+# What routing by inference-pool declares: each kind's CRD, by the name the messages give it.
+ROUTING_CRDS = (("InferencePool", INFERENCE_POOL_CRD), ("HTTPRoute", HTTP_ROUTE_CRD))
+
+
+def _check_routing_crds(spec: StackSpec, facts: ClusterFacts, labels: list[str], checked: Findings) -> None:
+    """The models routed by inference-pool declare an InferencePool and an HTTPRoute: the cluster
+    must know both kinds, or applying them fails after the servers are up."""
+    pooled = [label for entry, label in zip(spec.models, labels, strict=True) if spec.routing_of(entry) is Routing.inference_pool]
+    if not pooled:
+        return
+    users = "every model of the stack" if len(pooled) == len(spec.models) else ", ".join(pooled)
+    for kind, crd in ROUTING_CRDS:
+        if not facts.has_crd(crd):
+            checked.problems.append(
+                Problem("routing", f"{kind} CRD not found ({crd}) - required for routing inference-pool, which {users} uses")
+            )
+
+
 def check(spec: StackSpec, facts: ClusterFacts, labels: list[str]) -> Findings:
     checked = Findings(warnings=list(facts.notes))
     if not facts.known:
@@ -291,7 +314,10 @@ def check(spec: StackSpec, facts: ClusterFacts, labels: list[str]) -> Findings:
         elif config.gpu_count > 0:
             _check_requested_gpus(entry, label, *placement(min_gpus, min_vram, config.gpu_count), checked)
 
-    demand = [(e.name, e.deployment_config.fewest_replicas, e.deployment_config.gpu_count) for e in spec.models]
+    _check_routing_crds(spec, facts, labels, checked)
+    # A canary runs beside its model, on GPUs of its own.
+    versions = [v for e in spec.models for v in (e, e.canary_entry()) if v is not None]
+    demand = [(v.name, v.deployment_config.fewest_replicas, v.deployment_config.gpu_count) for v in versions]
     needed = sum(replicas * gpus for _, replicas, gpus in demand)
     total = sum(n.gpu_count for n in facts.gpu_nodes)
     if needed > total:

@@ -14,7 +14,7 @@ DATA = Path(__file__).parent / "data"
 SEED_REQUEST: dict = json.loads((DATA / "seed_create_request.json").read_text())
 DELETE = object()
 
-INVENTORY = {
+INVENTORY: dict[str, Any] = {
     "total_nodes": 3,
     "gpu_nodes": [
         {"node_name": "gpu-node-1", "gpu_count": 2, "gpu_type": "nvidia-a100", "total_vram": "80Gi"},
@@ -22,6 +22,15 @@ INVENTORY = {
     ],
     "crds": ["podautoscalers.autoscaling.aibrix.ai", "servicemonitors.monitoring.coreos.com"],
 }
+
+
+# What routing by inference-pool needs: the stack's endpoint picker and Gateway, and the two CRDs.
+POOL_ROUTING = {
+    "mode": "inference-pool",
+    "endpoint_picker": {"service": "vllm-epp", "port": 9002},
+    "gateway": {"name": "inference-gateway"},
+}
+ROUTING_CRDS = ["inferencepools.inference.networking.k8s.io", "httproutes.gateway.networking.k8s.io"]
 
 
 def set_path(target: dict, dotted: str, value: Any) -> None:
@@ -71,6 +80,13 @@ def stack(*entries: dict, **sections: Any) -> dict:
     raw: dict = {"cluster": copy.deepcopy(INVENTORY), "models": list(entries or [entry()])}
     raw.update(sections)
     return {k: v for k, v in raw.items() if v is not DELETE}
+
+
+def pooled_stack(*entries: dict, routing: dict | None = None, **sections: Any) -> dict:
+    """`stack`, routed by inference-pool (`routing` in place of POOL_ROUTING), its inventory holding the routing CRDs."""
+    inventory = copy.deepcopy(INVENTORY)
+    inventory["crds"] += ROUTING_CRDS
+    return stack(*entries, routing=routing or POOL_ROUTING, **{"cluster": inventory, **sections})
 
 
 def write_stack(project_dir: Path, raw: dict, name: str = "dev", extra: dict | None = None) -> Path:

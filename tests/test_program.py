@@ -12,7 +12,7 @@ import pytest
 
 from components import collector
 from harness import pulumi_mocks
-from harness.factories import catalog_entry, entry, stack, write_project, write_stack
+from harness.factories import catalog_entry, entry, pooled_stack, stack, write_project, write_stack
 from harness.program import ROOT, engine_config, run_program
 
 pytestmark = pytest.mark.mocks
@@ -247,3 +247,25 @@ def test_the_program_registers_its_resources_with_the_collector_tuned(project, m
 
     assert len(seen) > 10 and set(seen) == {collector.THRESHOLDS}
     assert gc.get_threshold() == before  # the harness gives the test process its own back
+
+
+def test_a_canary_is_a_model_deployment_of_its_own_and_the_route_is_the_models(project):
+    canary = {"version": "v2", "weight": 25, "image": "vllm/vllm-openai:v0.11.0"}
+    write_stack(project, pooled_stack(entry(canary=canary), docs={"enabled": False}))
+
+    monitor, _, exports = run_program(project, preview=False)
+
+    components = {r.name: r for r in monitor.of_type("model-fleet:index:ModelDeployment")}
+    assert sorted(components) == ["qwen3-coder-30b", "qwen3-coder-30b-v2"]
+    pools = {r.name: r for r in monitor.of_type("kubernetes:inference.networking.k8s.io/v1:InferencePool")}
+    assert {name: pool.parent for name, pool in pools.items()} == {
+        "qwen3-coder-30b-inferencepool": components["qwen3-coder-30b"].urn,
+        "qwen3-coder-30b-v2-inferencepool": components["qwen3-coder-30b-v2"].urn,
+    }
+    route = monitor.one("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+    assert route.name == "qwen3-coder-30b-httproute" and route.parent == components["qwen3-coder-30b"].urn
+    assert [(b["name"], b["weight"]) for b in route.inputs["spec"]["rules"][0]["backendRefs"]] == [
+        ("qwen3-coder-30b", 75),
+        ("qwen3-coder-30b-v2", 25),
+    ]
+    assert sorted(exports["models"]) == ["qwen3-coder-30b", "qwen3-coder-30b-v2"]

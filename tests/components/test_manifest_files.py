@@ -16,7 +16,7 @@ from components import atomic_files, config, manifest_files
 from components.__main__ import main as cli
 from components.manifests import objects
 from components.problems import ConfigError
-from harness.factories import entry, stack, write_stack
+from harness.factories import entry, pooled_stack, stack, write_stack
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
@@ -261,8 +261,7 @@ def test_every_kind_the_program_renders_is_one_the_record_accepts(tmp_path):
         }
     )
     # Routed by inference-pool, so its pool and route are rendered too.
-    routing = {"mode": "inference-pool", "endpoint_picker": {"service": "epp", "port": 9002}, "gateway": {"name": "gw"}}
-    loaded = config.load(stack(everything, routing=routing), source="t")
+    loaded = config.load(pooled_stack(everything), source="t")
     names = manifest_files.render(loaded.spec, loaded.facts)
     kinds = {name.split("-")[0] for name in names}
     assert kinds == set(manifest_files.KINDS)

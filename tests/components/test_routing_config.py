@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from components import config
+from components.__main__ import main as cli
 from components.problems import ConfigError
 from components.spec import Routing
-from harness.factories import entry, stack
+from harness.factories import entry, pooled_stack, stack, write_stack
 
 pytestmark = pytest.mark.unit
 
@@ -32,7 +33,7 @@ def test_routing_defaults_to_aibrix_and_a_model_may_override_it():
 
 
 def test_inference_pool_routing_needs_the_endpoint_picker_and_the_gateway():
-    assert problems_of(stack(routing={"mode": "inference-pool"})) == [
+    assert problems_of(pooled_stack(routing={"mode": "inference-pool"})) == [
         "routing.endpoint_picker: required key is missing: routing inference-pool needs the endpoint picker every "
         "InferencePool names (its Service name and port)",
         "routing.gateway: required key is missing: routing inference-pool needs the Gateway every HTTPRoute attaches to (its name)",
@@ -40,7 +41,7 @@ def test_inference_pool_routing_needs_the_endpoint_picker_and_the_gateway():
 
 
 def test_a_model_routed_by_inference_pool_in_an_aibrix_stack_is_named_in_the_problem():
-    assert problems_of(stack(entry("a"), entry("b", routing="inference-pool"), routing={"gateway": {"name": "gw"}})) == [
+    assert problems_of(pooled_stack(entry("a"), entry("b", routing="inference-pool"), routing={"gateway": {"name": "gw"}})) == [
         "routing.endpoint_picker: required key is missing: models[1] (b) routes by inference-pool, which needs the endpoint "
         "picker every InferencePool names (its Service name and port)",
     ]
@@ -67,7 +68,7 @@ def test_routing_settings_are_checked_where_they_are_written():
 
 def test_a_canary_is_the_model_under_its_version_suffix_with_its_own_values():
     spec = config.load(
-        stack(entry(canary={**CANARY, "huggingface_id": "Qwen/Qwen3-Coder-30B-A3B-Instruct"}), routing=POOLED), source="t"
+        pooled_stack(entry(canary={**CANARY, "huggingface_id": "Qwen/Qwen3-Coder-30B-A3B-Instruct"}), routing=POOLED), source="t"
     ).spec
     model = spec.models[0]
     canary = model.canary_entry()
@@ -101,7 +102,7 @@ def test_a_canary_without_inference_pool_routing_is_refused_saying_what_it_needs
 
 def test_the_canarys_command_line_is_held_to_the_models_rules_at_its_own_keys():
     args = ["-c", "python3 -m vllm.entrypoints.openai.api_server --port 8001 --served-model-name other"]
-    assert problems_of(stack(entry(canary={**CANARY, "args": args}), routing=POOLED)) == [
+    assert problems_of(pooled_stack(entry(canary={**CANARY, "args": args}), routing=POOLED)) == [
         "models[0] (qwen3-coder-30b) canary.args: --served-model-name 'other' must match model name 'qwen3-coder-30b' "
         "(required by Aibrix for autoscaling)",
         "models[0] (qwen3-coder-30b) canary.args: vLLM --port 8001 must be 8000: the Service, probes and autoscaler use port 8000",
@@ -117,7 +118,7 @@ def test_both_versions_serve_one_model_id():
         }
     )
     canary = {**CANARY, "command": ["vllm", "serve", "Qwen/Qwen3-Coder-30B-A3B-Instruct"]}
-    assert problems_of(stack(model | {"canary": canary}, routing=POOLED)) == [
+    assert problems_of(pooled_stack(model | {"canary": canary}, routing=POOLED)) == [
         "models[0] (qwen3-coder-30b) canary.command: the canary serves model ID 'Qwen/Qwen3-Coder-30B-A3B-Instruct' but the "
         "model serves 'Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8': both versions must serve one model ID, the one clients call "
         "and the route matches; add '--served-model-name qwen3-coder-30b' to both",
@@ -132,13 +133,13 @@ def test_no_served_name_warns_about_the_aibrix_gateway_only_under_aibrix_routing
         "deployment_config.enable_pvc": False,
     }
     aibrix = config.load(stack(entry(**unnamed)), source="t").warnings
-    pooled = config.load(stack(entry(**unnamed), routing=POOLED), source="t").warnings
+    pooled = config.load(pooled_stack(entry(**unnamed), routing=POOLED), source="t").warnings
     assert any("AIBrix gateway cannot route" in w for w in aibrix)
     assert pooled == []
 
 
 def test_a_canary_name_may_not_be_another_models_name():
-    raw = stack(entry(canary=CANARY), entry("qwen3-coder-30b-v2"), routing=POOLED)
+    raw = pooled_stack(entry(canary=CANARY), entry("qwen3-coder-30b-v2"), routing=POOLED)
     assert problems_of(raw) == [
         "models[0] (qwen3-coder-30b) canary.version: the canary's name 'qwen3-coder-30b-v2' is already used by "
         "models[1] (qwen3-coder-30b-v2)",
@@ -147,7 +148,7 @@ def test_a_canary_name_may_not_be_another_models_name():
 
 def test_a_canary_name_must_name_every_object_of_the_version():
     long = "m" * 55
-    assert problems_of(stack(entry(long, canary={**CANARY, "version": "version-two"}), routing=POOLED)) == [
+    assert problems_of(pooled_stack(entry(long, canary={**CANARY, "version": "version-two"}), routing=POOLED)) == [
         f"models[0] ({long}) canary.version: the canary's name: '{long}-version-two' cannot name a Service: it must be "
         "a DNS-1035 label: lowercase letters, digits and '-', starting with a letter and ending with a letter or digit, "
         "at most 63 characters",
@@ -155,9 +156,50 @@ def test_a_canary_name_must_name_every_object_of_the_version():
 
 
 def test_canary_settings_are_checked_where_they_are_written():
-    assert problems_of(stack(entry(canary={"version": "V2", "weight": 101, "replicas": 2}), routing=POOLED)) == [
+    assert problems_of(pooled_stack(entry(canary={"version": "V2", "weight": 101, "replicas": 2}), routing=POOLED)) == [
         "models[0] (qwen3-coder-30b) canary.version: 'V2' is not a DNS-1123 label: lowercase letters, digits and '-', "
         "starting and ending with a letter or digit, at most 63 characters",
         "models[0] (qwen3-coder-30b) canary.weight: Input should be less than or equal to 100",
         "models[0] (qwen3-coder-30b) canary.replicas: unknown key 'replicas'",
+    ]
+
+
+def test_the_preflight_refuses_inference_pool_routing_without_its_crds():
+    assert problems_of(stack(entry("a"), entry("b", routing="inference-pool"), routing={**POOLED, "mode": "aibrix"})) == [
+        "routing: InferencePool CRD not found (inferencepools.inference.networking.k8s.io) - required for routing "
+        "inference-pool, which models[1] (b) uses",
+        "routing: HTTPRoute CRD not found (httproutes.gateway.networking.k8s.io) - required for routing inference-pool, "
+        "which models[1] (b) uses",
+    ]
+    assert config.load(pooled_stack(entry("a"), entry("b", routing="inference-pool"), routing={**POOLED, "mode": "aibrix"}), source="t")
+
+
+def test_aibrix_routing_needs_no_routing_crds():
+    assert config.load(stack(entry(), routing=POOLED | {"mode": "aibrix"}), source="t").spec.models
+
+
+def test_a_canary_counts_in_the_fleets_gpus():
+    # The inventory has 3 GPUs: two models and a canary of one GPU each fit, a fourth replica does not.
+    fits = pooled_stack(entry("a", canary=CANARY), entry("b"), routing=POOLED)
+    assert config.load(fits, source="t")
+    assert problems_of(pooled_stack(entry("a", canary=CANARY), entry("b", canary=CANARY), routing=POOLED)) == [
+        "models: the fleet needs 4 GPUs at its minimum scale but the cluster has 3 (a 1x1, a-v2 1x1, b 1x1, b-v2 1x1)",
+    ]
+
+
+def test_status_reports_the_routing_crds_next_to_the_seeds_fields(tmp_path, capsys):
+    status = config.load(pooled_stack(entry()), source="t").facts.status()
+    assert (status["inference_pool_ok"], status["http_route_ok"]) == (True, True)
+    assert config.load(stack(entry()), source="t").facts.status()["inference_pool_ok"] is False
+
+    write_stack(tmp_path, pooled_stack(entry()))
+    assert cli(["status", "--stack", "dev", "--project-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines()[-7:] == [
+        "  gpu_operator_ok: no",
+        "  aibrix_ok: yes",
+        "  kuberay_ok: no",
+        "  envoy_gateway_ok: no",
+        "  prometheus_operator_ok: yes",
+        "  inference_pool_ok: yes",
+        "  http_route_ok: yes",
     ]

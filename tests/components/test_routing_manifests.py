@@ -9,7 +9,7 @@ from components import config, manifest_files
 from components.manifests import http_route, inference_pool, objects
 from components.manifests.labels import labels
 from components.spec import EndpointPicker, GatewayRef, StackSpec
-from harness.factories import entry, stack
+from harness.factories import DELETE, entry, pooled_stack, stack
 from tests import schemas
 
 pytestmark = pytest.mark.unit
@@ -23,7 +23,9 @@ CANARY = {"version": "v2", "weight": 10, "image": "vllm/vllm-openai:v0.11.0"}
 
 
 def spec_of(*entries: dict, routing: dict | None = None) -> StackSpec:
-    return config.load(stack(*entries, routing=POOLED if routing is None else routing), source="t").spec
+    # {}: the stack's default routing, aibrix (pooled_stack would read it as its own).
+    raw = stack(*entries, routing=routing) if routing == {} else pooled_stack(*entries, routing=routing or POOLED)
+    return config.load(raw, source="t").spec
 
 
 def declared(spec: StackSpec) -> dict[tuple[str, str], dict]:
@@ -109,7 +111,8 @@ def test_a_canary_is_a_second_version_with_its_own_pool_and_the_models_route_spl
 
 
 def test_no_pool_selects_the_pods_of_another_version_or_model():
-    found = declared(spec_of(entry(canary=CANARY), entry("qwen3-coder-30b-v3"), entry("bge")))
+    on_cpu = {"requirements.gpu": DELETE, "deployment_config.gpu_count": 0}
+    found = declared(spec_of(entry(canary=CANARY), entry("qwen3-coder-30b-v3", **on_cpu), entry("bge", **on_cpu)))
     pools = {name: m["spec"]["selector"]["matchLabels"] for (kind, name), m in found.items() if kind == "InferencePool"}
     pod_labels = {name: m["spec"]["template"]["metadata"]["labels"] for (kind, name), m in found.items() if kind == "Deployment"}
     assert set(pools) == set(pod_labels) == {"qwen3-coder-30b", "qwen3-coder-30b-v2", "qwen3-coder-30b-v3", "bge"}
@@ -120,7 +123,7 @@ def test_no_pool_selects_the_pods_of_another_version_or_model():
 
 def test_render_mode_writes_the_pools_and_the_route_and_drops_a_removed_canarys(tmp_path):
     spec = spec_of(entry(canary=CANARY))
-    facts = config.load(stack(entry(canary=CANARY), routing=POOLED), source="t").facts
+    facts = config.load(pooled_stack(entry(canary=CANARY), routing=POOLED), source="t").facts
     files = manifest_files.render(spec, facts)
     assert {"inferencepool-jan-models-qwen3-coder-30b.yaml", "inferencepool-jan-models-qwen3-coder-30b-v2.yaml"} <= set(files)
     assert "httproute-jan-models-qwen3-coder-30b.yaml" in files
