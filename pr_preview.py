@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components import config
+from components import config, traffic
 from components.details import COMPONENT_TYPE as MODEL_TYPE
 from components.engine import discover, policy_pack
 from components.engine.runner import EXIT_POLICY
@@ -85,6 +85,7 @@ class Step:
     keys: tuple[str, ...] = ()
     replace_keys: tuple[str, ...] = ()
     kept: bool = False  # a delete of a resource with retainOnDelete: gone from the stack, left in the cluster
+    traffic: tuple[str, ...] = ()  # a model's route: each canary's share that changes, one line each
 
 
 @dataclass
@@ -195,6 +196,11 @@ def steps_from_preview(digest: dict[str, Any]) -> list[Step]:
                 keys=tuple(keys) if op in ("update", "replace") else (),
                 replace_keys=tuple(sorted(raw.get("replaceReasons") or [])),
                 kept=op == "delete" and bool((raw.get("oldState") or {}).get("retainOnDelete")),
+                traffic=tuple(
+                    traffic.route_change_lines((raw.get("oldState") or {}).get("inputs"), (raw.get("newState") or {}).get("inputs"))
+                )
+                if own_type == traffic.ROUTE_TYPE
+                else (),
             )
         )
     # A replacement shown as several steps is one change of one resource.
@@ -398,7 +404,9 @@ def _pieces(stack: str, validation: Validation, docs: DocsDrift | None, plan: Re
         pieces.append(_Piece(["**Resources**: " + ", ".join(f"{n} to {op}" for op, n in counts.items() if n) + "."]))
         models = sorted({s.model for s in plan.steps if s.model is not None})
         for model in models:
-            pieces.append(_Piece(["", f"#### {_code(model)}", "", *_resource_lines([s for s in plan.steps if s.model == model])], "model"))
+            steps = [s for s in plan.steps if s.model == model]
+            shares = [f"**Traffic**: {_code(line)}" for s in steps for line in s.traffic]
+            pieces.append(_Piece(["", f"#### {_code(model)}", "", *shares, *([""] if shares else []), *_resource_lines(steps)], "model"))
         others = [s for s in plan.steps if s.model is None]
         if others:
             pieces.append(_Piece(["", "#### Shared resources", "", *_resource_lines(others)], "resources"))

@@ -19,10 +19,13 @@ import pytest
 from markdown_it import MarkdownIt
 
 import pr_preview
+from components import config
 from components.engine import policy_pack, runner
 from components.engine.discover import Engine
+from components.manifests import http_route
+from components.spec import GatewayRef
 from docsgen.__main__ import main as docsgen
-from harness.factories import entry, stack, write_stack
+from harness.factories import entry, pooled_stack, stack, write_stack
 
 # Each test's tier is marked on it: `unit` runs in this process, `process` starts bash or a command.
 ROOT = Path(__file__).resolve().parents[1]
@@ -573,3 +576,55 @@ def test_the_command_writes_the_comment_and_the_full_report_beside_it(tmp_path):
     assert comment.splitlines()[-1].endswith(
         "problems left out; the full report is in `pr-preview-full.md` (kept as an artifact of the workflow run)."
     )
+
+
+def _route_inputs(canary_weight: int | None) -> dict:
+    """The route's inputs as the program declares them (the builders' manifest), with a canary at `canary_weight`."""
+
+    model = config.load(pooled_stack(entry()), source="t").spec.models[0]
+    backends = [("qwen3-coder-30b", 100 - (canary_weight or 0))] + (
+        [("qwen3-coder-30b-v2", canary_weight)] if canary_weight is not None else []
+    )
+    return http_route.build(model, "jan-models", GatewayRef(name="gw"), "qwen3-coder-30b", backends)
+
+
+@pytest.mark.unit
+def test_a_weight_change_is_one_line_in_the_summary():
+    route = child("qwen3-coder-30b", "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "qwen3-coder-30b-httproute")
+    change = step(
+        "update",
+        route,
+        diffReasons=["spec"],
+        detailedDiff={
+            "spec.rules[0].backendRefs[0].weight": {"kind": "update", "inputDiff": True},
+            "spec.rules[0].backendRefs[1].weight": {"kind": "update", "inputDiff": True},
+        },
+    )
+    change["oldState"] = {**change["newState"], "inputs": _route_inputs(10)}
+    change["newState"]["inputs"] = _route_inputs(50)
+    plan = pr_preview.ResourcePlan(computed=True, steps=pr_preview.steps_from_preview({"steps": [change]}))
+
+    summary = pr_preview.render_summary("prod", pr_preview.Validation(models=1), pr_preview.DocsDrift(), plan)
+
+    assert summary.splitlines()[7:] == [
+        "**Resources**: 1 to update.",
+        "",
+        "#### `qwen3-coder-30b`",
+        "",
+        "**Traffic**: `qwen3-coder-30b: v2 10% -> 50%`",
+        "",
+        "| change | resource | keys |",
+        "|---|---|---|",
+        "| update | `kubernetes:gateway.networking.k8s.io/v1:HTTPRoute` `qwen3-coder-30b-httproute` | "
+        "`spec.rules[0].backendRefs[0].weight`, `spec.rules[0].backendRefs[1].weight` |",
+    ]
+
+
+@pytest.mark.unit
+def test_a_canary_added_or_removed_moves_its_share_from_or_to_nothing():
+    route = child("qwen3-coder-30b", "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "qwen3-coder-30b-httproute")
+    added, removed = step("update", route), step("update", route)
+    added["oldState"], added["newState"]["inputs"] = {**added["newState"], "inputs": _route_inputs(None)}, _route_inputs(5)
+    removed["oldState"], removed["newState"]["inputs"] = {**removed["newState"], "inputs": _route_inputs(5)}, _route_inputs(None)
+    assert [s.traffic for s in pr_preview.steps_from_preview({"steps": [added]})] == [("qwen3-coder-30b: v2 0% -> 5%",)]
+    assert [s.traffic for s in pr_preview.steps_from_preview({"steps": [removed]})] == [("qwen3-coder-30b: v2 5% -> 0%",)]

@@ -1,0 +1,73 @@
+"""A model's traffic shares read from its route, and a change of them as one line; diff and promote on a weight change."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from components import config, traffic
+from components.__main__ import main as cli
+from components.manifests import http_route
+from components.spec import GatewayRef
+from harness.factories import INVENTORY, POOL_ROUTING, ROUTING_CRDS, catalog_entry, entry, pooled_stack, write_project
+
+pytestmark = pytest.mark.unit
+
+
+def route(*backends: tuple[str, int]) -> dict:
+    model = config.load(pooled_stack(entry()), source="t").spec.models[0]
+    return http_route.build(model, "jan-models", GatewayRef(name="gw"), "qwen3-coder-30b", list(backends))
+
+
+def test_the_shares_are_each_canarys_weight():
+    assert traffic.canary_shares(route(("qwen3-coder-30b", 90), ("qwen3-coder-30b-v2", 10))) == ("qwen3-coder-30b", {"v2": 10})
+    assert traffic.canary_shares(route(("qwen3-coder-30b", 100))) == ("qwen3-coder-30b", {})
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        None,
+        "[secret]",
+        {"metadata": {"name": "m"}, "spec": {"rules": [{"backendRefs": [{"kind": "Service", "name": "m-v2", "weight": 1}]}]}},
+        {"metadata": {"name": "m"}, "spec": {"rules": [{"backendRefs": [{"kind": "InferencePool", "name": "other", "weight": 1}]}]}},
+        {"metadata": {"name": "m"}, "spec": {"rules": [{}, {}]}},
+    ],
+)
+def test_a_route_not_shaped_as_ours_has_no_shares(other):
+    assert traffic.canary_shares(other) is None
+    assert traffic.route_change_lines(other, other) == []
+
+
+def test_a_change_is_one_line_per_canary_whose_share_moves():
+    assert traffic.change_lines("m", {"v2": 10}, {"v2": 50}) == ["m: v2 10% -> 50%"]
+    assert traffic.change_lines("m", {"v2": 10}, {"v2": 10}) == []
+    assert traffic.change_lines("m", {"v2": 100}, {"v3": 5}) == ["m: v2 100% -> 0%", "m: v3 0% -> 5%"]
+
+
+def _stack_file(models: list) -> str:
+    inventory = {**INVENTORY, "crds": INVENTORY["crds"] + ROUTING_CRDS}
+    settings = {"model-fleet:routing": POOL_ROUTING, "model-fleet:cluster": inventory, "model-fleet:docs": {"enabled": False}}
+    return yaml.safe_dump({"config": {**settings, "model-fleet:models": models}}, sort_keys=False)
+
+
+def test_diff_and_promote_show_a_weight_change_as_one_line(tmp_path, capsys):
+    write_project(tmp_path, {"qwen3-coder-30b": catalog_entry()})
+    canary = {"version": "v2", "image": "vllm/vllm-openai:v0.11.0"}
+    (tmp_path / "Pulumi.staging.yaml").write_text(_stack_file([{"catalog": "qwen3-coder-30b", "canary": {**canary, "weight": 50}}]))
+    (tmp_path / "Pulumi.prod.yaml").write_text(_stack_file([{"catalog": "qwen3-coder-30b", "canary": {**canary, "weight": 10}}]))
+    stacks = ["--from", "staging", "--to", "prod", "--project-dir", str(tmp_path)]
+
+    assert cli(["diff", *stacks]) == 1
+    assert capsys.readouterr().out == "qwen3-coder-30b:\n  canary.weight: 50 -> 10\n1 model differs from staging to prod\n"
+    assert cli(["promote", *stacks, "--write"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[:2] == ["qwen3-coder-30b: Pulumi.prod.yaml models[0] (catalog qwen3-coder-30b)", "  canary.weight: 10 -> 50"]
+    assert [line for line in out.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")] == [
+        "-      weight: 10",
+        "+      weight: 50",
+    ]
+    assert cli(["diff", *stacks, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["equal"] is True
