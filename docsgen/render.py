@@ -12,7 +12,7 @@ import jinja2
 
 from components import docs_facts
 from components.details import served_model_id
-from components.spec import MODEL_ID, Limits, LimitTier, ModelEntry, ModelType, StackSpec
+from components.spec import FULL_WEIGHT, MODEL_ID, Limits, LimitTier, ModelEntry, ModelType, StackSpec
 
 
 class Escaped(str):
@@ -266,6 +266,24 @@ class TierTable:
     rows: list[tuple[docs_facts.ModelFacts, Limits]]
 
 
+@dataclass(frozen=True)
+class Rollout:
+    """A model whose canary takes `weight` percent of its requests, its own version the rest (`own`)."""
+
+    display_name: str
+    version: str
+    weight: int
+
+    @property
+    def own(self) -> int:
+        return FULL_WEIGHT - self.weight
+
+
+def rollouts(spec: StackSpec) -> list[Rollout]:
+    """The models the models page says are shared between two versions, in the page's order."""
+    return [Rollout(e.display_name, e.canary.version, e.canary.weight) for e in sorted(spec.models, key=sort_key) if e.canary is not None]
+
+
 def _models(spec: StackSpec) -> list[tuple[ModelEntry, docs_facts.ModelFacts]]:
     return [(entry, docs_facts.facts(entry)) for entry in sorted(spec.models, key=sort_key)]
 
@@ -275,7 +293,11 @@ def render_models_blocks(spec: StackSpec) -> dict[str, str]:
     models = [facts for _, facts in _models(spec)]
     return {
         block: ENV.get_template(f"models/{block}.md.j2").render(
-            models=models, type_text=TYPE_TEXT, tiers=spec.docs.limit_tiers, include=Escaped(RATE_LIMIT_INCLUDE)
+            models=models,
+            type_text=TYPE_TEXT,
+            tiers=spec.docs.limit_tiers,
+            include=Escaped(RATE_LIMIT_INCLUDE),
+            rollouts=rollouts(spec),
         )
         for block in MODELS_BLOCKS
     }

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from docsgen.__main__ import main as docsgen
-from harness.factories import entry, stack, write_stack
+from harness.factories import entry, pooled_stack, stack, write_stack
 
 pytestmark = pytest.mark.unit
 MODELS = Path("docs/get-started/models.md")
@@ -210,3 +210,24 @@ def test_pages_with_crlf_line_endings_converge_in_one_run(tmp_path, capsys):
     for path in edited:
         text = (tmp_path / path).read_bytes()
         assert b"Beta" in text and b"\n" not in text.replace(b"\r\n", b"")
+
+
+def test_while_a_canary_runs_the_models_page_says_which_version_serves_what_share(tmp_path):
+    canary = {"version": "v2", "weight": 10, "image": "vllm/vllm-openai:v0.11.0"}
+    coder, chat = model("coder", "Coder", canary=canary), model("chat", "Chat", **{"deployment_config.gpu_count": 1})
+    write_stack(tmp_path, pooled_stack(coder, chat))
+    assert run(tmp_path) == 0
+    page = (tmp_path / MODELS).read_text()
+    assert (
+        "| Coder | `coder` | Completion |\n\n"
+        "While a new version of a model rolls out, the requests to its model ID are shared between its versions:\n\n"
+        "- Coder: 90% to the current version, 10% to version `v2`\n\n"
+        "<!-- model-fleet:names end -->"
+    ) in page
+    # The snippets call the model by its model ID: the canary gets none of its own.
+    snippets = {p.name for p in (tmp_path / "docs").rglob("*") if p.is_file()}
+    assert not any("v2" in name for name in snippets)
+
+    write_stack(tmp_path, pooled_stack(model("coder", "Coder"), chat))
+    assert run(tmp_path) == 0
+    assert "rolls out" not in (tmp_path / MODELS).read_text()
