@@ -81,6 +81,12 @@ def gateway_api_crds_dir() -> Path:
     return path
 
 
+def crd_files() -> list[Path]:
+    """Every CRD file the test cluster installs: the shared ones, then the Gateway API's."""
+    shared, gateway = crds_dir(), gateway_api_crds_dir()
+    return [shared / name for name in CRD_FILES.values()] + [gateway / name for name in gateway_api.FILES]
+
+
 def crd_file(api_version: str, kind: str) -> Path:
     key = (api_version, kind)
     return gateway_api_crds_dir() / GATEWAY_API_CRD_FILES[key] if key in GATEWAY_API_CRD_FILES else crds_dir() / CRD_FILES[key]

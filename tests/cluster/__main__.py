@@ -33,10 +33,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"==> control plane binaries in {build.cache_dir()}")
         elif args.command == "up":
             try:
-                crds = schemas.crds_dir()
+                crds = schemas.crd_files()
             except (pytest.skip.Exception, pytest.fail.Exception) as missing:
                 raise ClusterError(missing.msg) from None
-            lifecycle.up(args.name, crds_dir=crds, stack_dir=ROOT)
+            lifecycle.up(args.name, crd_files=crds, stack_dir=ROOT)
         elif args.command == "down":
             lifecycle.down(args.name)
         else:

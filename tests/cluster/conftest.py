@@ -68,13 +68,13 @@ def cluster(request, tmp_path_factory) -> Iterator[Cluster]:
             if os.environ.get(REQUIRE_ENV):
                 pytest.fail(f"{missing} ({REQUIRE_ENV} is set)")
             pytest.skip(str(missing))
-    crds = schemas.crds_dir()
+    crds = schemas.crd_files()
     project_dir = tmp_path_factory.mktemp("cluster-stack")
     # A cold build takes minutes: show its steps as they happen rather than after the session.
     capture = request.config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled():
         print()
-        plane = lifecycle.up(NAME, crds_dir=crds, stack_dir=project_dir, attached=True, reuse=False)
+        plane = lifecycle.up(NAME, crd_files=crds, stack_dir=project_dir, attached=True, reuse=False)
     try:
         api = kube.api_client(plane.kubeconfig)
         yield Cluster(plane, project_dir, api, kube.dynamic(api, plane.run_dir / "cache" / "discovery.json"))

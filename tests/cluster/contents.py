@@ -15,7 +15,6 @@ from components.preflight import GFD_MEMORY_LABEL, GFD_PRODUCT_LABEL, GPU_RESOUR
 from components.spec import ENVOY_GATEWAY_CRD, GPU_OPERATOR_CRD, KUBERAY_CRD
 from tests.cluster.controlplane import KWOK_NODE_ANNOTATION
 from tests.cluster.kube import wait_until
-from tests.schemas import CRD_FILES
 
 GFD_COUNT_LABEL = "nvidia.com/gpu.count"
 # GPU node pools are commonly tainted so only GPU workloads land there; the Deployment builder
@@ -95,9 +94,11 @@ STAND_IN_CRDS = (
 )
 
 
-def crd_manifests(crds_dir: Path) -> list[dict]:
-    """The PodAutoscaler and ServiceMonitor CRDs from their files, then the stand-ins."""
-    return [yaml.safe_load((crds_dir / name).read_text()) for name in CRD_FILES.values()] + list(STAND_IN_CRDS)
+def crd_manifests(crd_files: list[Path]) -> list[dict]:
+    """The CRDs from their files (tests/schemas.py: crd_files), then the stand-ins of the others."""
+    real = [yaml.safe_load(path.read_text()) for path in crd_files]
+    names = {crd["metadata"]["name"] for crd in real}
+    return real + [crd for crd in STAND_IN_CRDS if crd["metadata"]["name"] not in names]
 
 
 def storage_class() -> dict:
@@ -120,9 +121,9 @@ def _create(create, body: dict) -> None:
             raise
 
 
-def install_crds(api: ApiClient, crds_dir: Path, timeout: float = 60) -> None:
+def install_crds(api: ApiClient, crd_files: list[Path], timeout: float = 60) -> None:
     extensions = client.ApiextensionsV1Api(api)
-    manifests = crd_manifests(crds_dir)
+    manifests = crd_manifests(crd_files)
     for manifest in manifests:
         _create(extensions.create_custom_resource_definition, manifest)
 
@@ -141,14 +142,14 @@ def node_ready(node) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
 
 
-def populate(api: ApiClient, crds_dir: Path, timeout: float = 120) -> None:
+def populate(api: ApiClient, crd_files: list[Path], timeout: float = 120) -> None:
     """Storage, nodes and CRDs, then wait until the nodes are Ready and pods can be created."""
     core = client.CoreV1Api(api)
     _create(client.StorageV1Api(api).create_storage_class, storage_class())
     for node in NODES:
         # Created, not applied: a Node's status is kept only on create (later writes go to /status).
         _create(core.create_node, node.manifest())
-    install_crds(api, crds_dir, timeout)
+    install_crds(api, crd_files, timeout)
     wait_until(
         "kwok nodes Ready",
         lambda: (

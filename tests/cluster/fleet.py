@@ -69,28 +69,29 @@ def representative_entries() -> list[dict]:
     ]
 
 
-def load(entries: list[dict], namespace: str, kubeconfig: Path) -> StackSpec:
+def load(entries: list[dict], namespace: str, kubeconfig: Path, **sections) -> StackSpec:
     """The entries validated, with the preflight reading the test cluster."""
-    raw = {"namespace": namespace, "models": entries, "kubernetes": {"kubeconfig": str(kubeconfig)}}
+    raw = {"namespace": namespace, "models": entries, "kubernetes": {"kubeconfig": str(kubeconfig)}, **sections}
     return config.load(raw, source="test").spec
 
 
-def model_manifests(spec: StackSpec, model: ModelEntry) -> list[dict]:
-    """What the ModelDeployment component declares for one entry, secret values included."""
+def model_manifests(spec: StackSpec, model: ModelEntry, routing: objects.PoolRouting | None = None) -> list[dict]:
+    """What the ModelDeployment component declares for one version, secret values included."""
     settings = model.deployment_config
     token = settings.hugging_face_token.get_secret_value() if settings.hugging_face_token else None
     env_values = {e.name: e.value.get_secret_value() for e in settings.extra_env if isinstance(e.value, SecretStr)}
     return [
         manifest
         for _, manifest in objects.model_objects(
-            model, spec.namespace, spec.monitoring, service_monitor_enabled=True, token=token, env_values=env_values
+            model, spec.namespace, spec.monitoring, service_monitor_enabled=True, routing=routing, token=token, env_values=env_values
         )
     ]
 
 
 def all_manifests(spec: StackSpec) -> list[dict]:
-    """The namespace, then every model's objects in the order the program declares them."""
-    return [namespace_manifest.build(spec.namespace)] + [m for model in spec.models for m in model_manifests(spec, model)]
+    """The namespace, then every version's objects in the order the program declares them."""
+    versions = objects.versions(spec)
+    return [namespace_manifest.build(spec.namespace)] + [m for model, routing in versions for m in model_manifests(spec, model, routing)]
 
 
 def available(api: ApiClient, namespace: str, name: str, replicas: int):

@@ -13,7 +13,7 @@ def plane(name: str, *, attached: bool = False) -> ControlPlane:
     return ControlPlane(RUNS / name, build.resolve(), attached=attached)
 
 
-def up(name: str, *, crds_dir: Path, stack_dir: Path, attached: bool = False, reuse: bool = True) -> ControlPlane:
+def up(name: str, *, crd_files: list[Path], stack_dir: Path, attached: bool = False, reuse: bool = True) -> ControlPlane:
     """Build the binaries when absent, start the control plane, add nodes, CRDs and storage, and
     write the `cluster` stack file into `stack_dir`. With `reuse`, a cluster of that name that
     is already running is kept as it is."""
@@ -26,7 +26,7 @@ def up(name: str, *, crds_dir: Path, stack_dir: Path, attached: bool = False, re
             cluster.up()
         with build.step("fake GPU nodes, CRDs and the default StorageClass"):
             try:
-                contents.populate(api_client(cluster.kubeconfig), crds_dir)
+                contents.populate(api_client(cluster.kubeconfig), crd_files)
             except BaseException as err:
                 cluster.down()
                 if isinstance(err, TimeoutError):

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from components import config
+from components.manifests import objects
 from components.manifests.labels import MODEL_NAME_LABEL
 from harness.factories import DELETE, entry
 from tests.cli.conftest import copy_program
@@ -77,8 +78,8 @@ def test_the_program_up_on_a_real_cluster_updates_in_place_keeps_and_takes_back_
     # What is in the cluster is what the builders specify.
     spec = config.load_stack_file(project, STACK).spec
     by_kind = {}
-    for model in spec.models:
-        for manifest in fleet.model_manifests(spec, model):
+    for model, routing in objects.versions(spec):
+        for manifest in fleet.model_manifests(spec, model, routing):
             by_kind.setdefault(manifest["kind"], []).append(manifest)
     assert sorted(by_kind) == ["Deployment", "PersistentVolumeClaim", "PodAutoscaler", "Secret", "Service", "ServiceMonitor"]
     for manifest in [m for ms in by_kind.values() for m in ms]:

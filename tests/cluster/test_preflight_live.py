@@ -39,6 +39,8 @@ def test_status_reports_the_kwok_nodes_and_the_installed_crds(cluster):
         "kuberay_ok": True,
         "envoy_gateway_ok": True,
         "prometheus_operator_ok": True,
+        "inference_pool_ok": True,
+        "http_route_ok": True,
         "source": "live",
     }
     assert [n["node_name"] for n in gpu_nodes] == ["gpu-a100-0", "gpu-l4-0"]
@@ -70,7 +72,7 @@ def test_without_the_aibrix_crd_an_autoscaled_model_is_refused_with_the_seeds_me
     try:
         result = cluster.command("check")
     finally:
-        install_crds(cluster.api, schemas.crds_dir())
+        install_crds(cluster.api, schemas.crd_files())
 
     assert result.returncode == 1
     assert result.stderr == (
