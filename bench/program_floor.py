@@ -24,9 +24,11 @@ def prepare(project: Path, stack: str) -> None:
     OBJECTS.clear()
     if spec.kubernetes.create_namespace:
         OBJECTS.append(("namespace", namespace.build(spec.namespace)))
-    for entry in spec.models:
+    for entry, routing in objects.versions(spec):
         OBJECTS.extend(
-            objects.model_objects(entry, spec.namespace, spec.monitoring, service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD))
+            objects.model_objects(
+                entry, spec.namespace, spec.monitoring, service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD), routing=routing
+            )
         )
 
 

@@ -14,6 +14,7 @@ from components.spec import StackSpec
 
 
 def managed(spec: StackSpec) -> list[dict]:
+    """Each version the stack deploys: a model, then its canary (`<name>-<version>`), which serves its model ID."""
     return [
         {
             "name": entry.name,
@@ -25,7 +26,9 @@ def managed(spec: StackSpec) -> list[dict]:
             "description": entry.description,
             "model_id": served_model_id(entry),
         }
-        for entry in spec.models
+        for model in spec.models
+        for entry in (model, model.canary_entry())
+        if entry is not None
     ]
 
 

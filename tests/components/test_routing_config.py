@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components import config
@@ -202,4 +204,14 @@ def test_status_reports_the_routing_crds_next_to_the_seeds_fields(tmp_path, caps
         "  prometheus_operator_ok: yes",
         "  inference_pool_ok: yes",
         "  http_route_ok: yes",
+    ]
+
+
+def test_models_lists_a_canary_as_a_managed_version_serving_the_models_id(tmp_path, capsys):
+    write_stack(tmp_path, pooled_stack(entry(canary=CANARY), routing=POOLED))
+    assert cli(["models", "--stack", "dev", "--project-dir", str(tmp_path), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["models"]
+    assert [(m["name"], m["is_managed"], m["model_id"]) for m in listed] == [
+        ("qwen3-coder-30b", True, "qwen3-coder-30b"),
+        ("qwen3-coder-30b-v2", True, "qwen3-coder-30b"),
     ]
