@@ -13,7 +13,7 @@ from typing import Any
 
 from components import catalog
 
-# Scaling, node placement, the cluster's storage, the Hugging Face token and the docs.
+# Scaling, node placement, the cluster's storage and routing, the Hugging Face token and the docs.
 KEPT = (
     "deployment_config.replicas",
     "deployment_config.enable_autoscaling",
@@ -25,6 +25,9 @@ KEPT = (
     "deployment_config.pvc_size",
     "deployment_config.hugging_face_token",
     "docs",
+    # What routes a model depends on the cluster's gateway; a canary promoted to a stack that
+    # routes the model otherwise is refused by the promotion's own check.
+    "routing",
 )
 
 # A step to a value inside an entry: a map's key, a list's index, or the item of a list of maps

@@ -14,14 +14,22 @@ from components.spec import FULL_WEIGHT, EndpointPicker, GatewayRef, ModelEntry,
 
 
 @dataclass(frozen=True)
+class Route:
+    """A model's one HTTPRoute: on the stack's Gateway, for the model ID clients call, to each
+    version's pool by weight, as (pool name, percent)."""
+
+    gateway: GatewayRef
+    model_id: str
+    backends: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
 class PoolRouting:
     """What one version of a model routed by `inference-pool` declares beyond its server: its pool,
-    and on the model's own version the model's one route, to every version's pool by weight."""
+    and on the model's own version the model's route (None on a canary)."""
 
     picker: EndpointPicker
-    gateway: GatewayRef | None = None  # None: the version carries no route (a canary)
-    model_id: str = ""
-    backends: tuple[tuple[str, int], ...] = ()  # (pool name, weight) of each version
+    route: Route | None = None
 
 
 def versions(spec: StackSpec) -> list[tuple[ModelEntry, PoolRouting | None]]:
@@ -37,7 +45,8 @@ def versions(spec: StackSpec) -> list[tuple[ModelEntry, PoolRouting | None]]:
             continue
         weight = entry.canary.weight if entry.canary is not None else 0
         backends = ((entry.name, FULL_WEIGHT - weight),) + (((canary.name, weight),) if canary is not None else ())
-        found.append((entry, PoolRouting(picker, gateway, entry.deployment_config.cmdline.model_id(entry.huggingface_id), backends)))
+        model_id = entry.deployment_config.cmdline.model_id(entry.huggingface_id)
+        found.append((entry, PoolRouting(picker, Route(gateway, model_id, backends))))
         if canary is not None:
             found.append((canary, PoolRouting(picker)))
     return found
@@ -72,7 +81,7 @@ def model_objects(
         objects.append((f"{name}-podautoscaler", pod_autoscaler.build(entry, namespace)))
     if routing is not None:
         objects.append((f"{name}-inferencepool", inference_pool.build(entry, namespace, routing.picker)))
-        if routing.gateway is not None:
-            route = http_route.build(entry, namespace, routing.gateway, routing.model_id, list(routing.backends))
-            objects.append((f"{name}-httproute", route))
+        if routing.route is not None:
+            route = routing.route
+            objects.append((f"{name}-httproute", http_route.build(entry, namespace, route.gateway, route.model_id, list(route.backends))))
     return objects

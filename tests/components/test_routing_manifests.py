@@ -96,7 +96,7 @@ def test_a_model_may_route_otherwise_than_its_stack():
 
 def test_a_canary_is_a_second_version_with_its_own_pool_and_the_models_route_splits_by_weight():
     spec = spec_of(entry(canary=CANARY), entry("bge"))
-    assert [(version.name, routing.gateway is not None) for version, routing in objects.versions(spec) if routing] == [
+    assert [(version.name, routing.route is not None) for version, routing in objects.versions(spec) if routing] == [
         ("qwen3-coder-30b", True),
         ("qwen3-coder-30b-v2", False),
         ("bge", True),

@@ -71,3 +71,18 @@ def test_diff_and_promote_show_a_weight_change_as_one_line(tmp_path, capsys):
     ]
     assert cli(["diff", *stacks, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["equal"] is True
+
+
+def test_a_models_routing_is_the_targets_own_and_a_canary_it_cannot_route_is_refused(tmp_path, capsys):
+    write_project(tmp_path, {"qwen3-coder-30b": catalog_entry()})
+    canary = {"version": "v2", "image": "vllm/vllm-openai:v0.11.0", "weight": 10}
+    item = {"catalog": "qwen3-coder-30b", "routing": "inference-pool"}
+    (tmp_path / "Pulumi.staging.yaml").write_text(_stack_file([{**item, "canary": canary}]))
+    prod = _stack_file([{**item, "routing": "aibrix"}])
+    (tmp_path / "Pulumi.prod.yaml").write_text(prod)
+    stacks = ["--from", "staging", "--to", "prod", "--project-dir", str(tmp_path)]
+
+    assert cli(["promote", *stacks, "--write"]) == 1
+    err = capsys.readouterr().err
+    assert "canary: a canary needs routing inference-pool" in err and "(check would refuse Pulumi.prod.yaml after this promotion)" in err
+    assert (tmp_path / "Pulumi.prod.yaml").read_text() == prod
