@@ -215,3 +215,11 @@ def test_models_lists_a_canary_as_a_managed_version_serving_the_models_id(tmp_pa
         ("qwen3-coder-30b", True, "qwen3-coder-30b"),
         ("qwen3-coder-30b-v2", True, "qwen3-coder-30b"),
     ]
+
+
+def test_two_canaries_may_not_take_one_name():
+    on_cpu = {"requirements.gpu": None, "deployment_config.gpu_count": 0}
+    raw = pooled_stack(entry("a", canary={**CANARY, "version": "b-c"}, **on_cpu), entry("a-b", canary={**CANARY, "version": "c"}, **on_cpu))
+    assert problems_of(raw) == [
+        "models[1] (a-b) canary.version: the canary's name 'a-b-c' is already used by models[0] (a) canary",
+    ]
