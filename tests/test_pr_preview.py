@@ -617,6 +617,8 @@ def test_a_weight_change_is_one_line_in_the_summary():
         "|---|---|---|",
         "| update | `kubernetes:gateway.networking.k8s.io/v1:HTTPRoute` `qwen3-coder-30b-httproute` | "
         "`spec.rules[0].backendRefs[0].weight`, `spec.rules[0].backendRefs[1].weight` |",
+        "",
+        "**Policy**: passed.",
     ]
 
 
