@@ -261,6 +261,12 @@ def canary_findings(entry: ModelEntry, label: str, routing: Routing = Routing.ai
                 found.problems.append(Problem(f"{label} {where}", message))
             else:
                 found.warnings.append(f"{label} {where}: {message}")
+    if canary.huggingface_id is not None and cmdline.model == entry.deployment_config.cmdline.model != canary.huggingface_id:
+        # The command line names the weights vLLM loads; huggingface_id alone changes none.
+        found.warnings.append(
+            f"{label} canary.huggingface_id: the canary's command line still loads {quoted(cmdline.model or '')}, "
+            f"not {quoted(canary.huggingface_id)}: set canary.args (or canary.command) to serve it"
+        )
     ids = (entry.deployment_config.cmdline.model_id(entry.huggingface_id), cmdline.model_id(canary_entry.huggingface_id))
     # Two served names that differ are each held to the model's name above.
     if ids[0] != ids[1] and None in (entry.deployment_config.cmdline.served_model_name, cmdline.served_model_name):

@@ -223,3 +223,19 @@ def test_two_canaries_may_not_take_one_name():
     assert problems_of(raw) == [
         "models[1] (a-b) canary.version: the canary's name 'a-b-c' is already used by models[0] (a) canary",
     ]
+
+
+def test_a_canary_that_changes_only_its_huggingface_id_is_warned_that_its_command_loads_the_old_weights():
+    new_weights = {"version": "v2", "weight": 10, "huggingface_id": "Qwen/Qwen3-Coder-30B-A3B-Instruct"}
+    warnings = config.load(pooled_stack(entry(canary=new_weights), routing=POOLED), source="t").warnings
+    assert (
+        "models[0] (qwen3-coder-30b) canary.huggingface_id: the canary's command line still loads "
+        "'Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8', not 'Qwen/Qwen3-Coder-30B-A3B-Instruct': set canary.args (or "
+        "canary.command) to serve it"
+    ) in warnings
+    args = [
+        "-c",
+        "python3 -m vllm.entrypoints.openai.api_server --port 8000 --model Qwen/Qwen3-Coder-30B-A3B-Instruct --served-model-name qwen3-coder-30b",
+    ]
+    served = config.load(pooled_stack(entry(canary={**new_weights, "args": args}), routing=POOLED), source="t").warnings
+    assert not any("canary.huggingface_id" in w for w in served)
