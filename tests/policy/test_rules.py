@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from components import config
 from components.manifests import namespace, objects
-from harness.factories import INVENTORY, entry, stack
+from harness.factories import INVENTORY, entry, pooled_stack, stack
 from policy import pack, rules
 
 pytestmark = pytest.mark.unit
@@ -26,14 +26,14 @@ def token(manifest: dict) -> str:
     return f"kubernetes:{group or 'core'}/{version}:{manifest['kind']}"
 
 
-def resources_of(*entries: dict, **sections) -> list[rules.Resource]:
-    spec = config.load(stack(*entries, **sections), source="t").spec
+def resources_of(*entries: dict, raw: dict | None = None, **sections) -> list[rules.Resource]:
+    """Every object of every version the stack declares, as the engine passes it to the pack."""
+    spec = config.load(raw or stack(*entries, **sections), source="t").spec
     found = []
-    for model in spec.models:
-        for name, manifest in objects.model_objects(model, spec.namespace, spec.monitoring, service_monitor_enabled=True):
-            found.append(
-                rules.Resource(token(manifest), name, manifest, parent=f"urn:pulumi:dev::model-fleet::{rules.COMPONENT_TYPE}::{model.name}")
-            )
+    for model, routing in objects.versions(spec):
+        for name, manifest in objects.model_objects(model, spec.namespace, spec.monitoring, service_monitor_enabled=True, routing=routing):
+            parent = f"urn:pulumi:dev::model-fleet::{rules.COMPONENT_TYPE}::{model.name}"
+            found.append(rules.Resource(token(manifest), name, manifest, parent=parent))
     return found
 
 
@@ -45,6 +45,18 @@ def messages(rule: str, resources: list[rules.Resource], settings: dict | None =
 def test_what_the_builders_make_passes_every_rule_turned_on(rule):
     settings = {"requiredLabels": ["team"]} if rule == "managed-labels" else {}
     found = resources_of(entry(labels={"team": "search"}, **{"deployment_config.autoscaling_config.min_replicas": 2}))
+    assert messages(rule, found, settings) == []
+
+
+@pytest.mark.parametrize("rule", [r.name for r in rules.RULES])
+def test_a_fleet_routed_by_inference_pool_with_a_canary_passes_every_rule_turned_on(rule):
+    canary = {"version": "v2", "weight": 10, "image": "vllm/vllm-openai:v0.10.3"}
+    # Both versions at two replicas would not fit the inventory's three GPUs.
+    settings = {"managed-labels": {"requiredLabels": ["team"]}, "autoscaled-replicas": {"minReplicas": 1}}.get(rule, {})
+    raw = pooled_stack(entry(labels={"team": "search"}, canary=canary))
+    found = resources_of(raw=raw)
+    assert {"InferencePool", "HTTPRoute"} <= {r.kind for r in found}
+    assert sum(r.type == rules.DEPLOYMENT for r in found) == 2
     assert messages(rule, found, settings) == []
 
 
