@@ -110,12 +110,11 @@ def main() -> None:
         )
         opts = pulumi.ResourceOptions(provider=k8s_provider, depends_on=[namespace])
 
+    context = objects.Context.of(spec, service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD))
     deployments = [
         ModelDeployment(
             entry,
-            namespace=spec.namespace,
-            monitoring=spec.monitoring,
-            service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD),
+            context=context,
             routing=routing,
             rendering=bool(spec.kubernetes.render_yaml_to_directory),
             opts=opts,

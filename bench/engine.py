@@ -100,10 +100,9 @@ def floor_project(directory: Path, program: Path) -> Path:
     loaded = config.load_stack_file(program, STACK)
     spec = loaded.spec
     listing = [("namespace", namespace.build(spec.namespace))] if spec.kubernetes.create_namespace else []
+    context = objects.Context.of(spec, service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD))
     for entry, routing in objects.versions(spec):
-        listing += objects.model_objects(
-            entry, spec.namespace, spec.monitoring, service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD), routing=routing
-        )
+        listing += objects.model_objects(entry, context, routing=routing)
     provider = {
         "namespace": spec.namespace,
         "enable_server_side_apply": True,

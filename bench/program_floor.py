@@ -24,12 +24,9 @@ def prepare(project: Path, stack: str) -> None:
     OBJECTS.clear()
     if spec.kubernetes.create_namespace:
         OBJECTS.append(("namespace", namespace.build(spec.namespace)))
+    context = objects.Context.of(spec, service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD))
     for entry, routing in objects.versions(spec):
-        OBJECTS.extend(
-            objects.model_objects(
-                entry, spec.namespace, spec.monitoring, service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD), routing=routing
-            )
-        )
+        OBJECTS.extend(objects.model_objects(entry, context, routing=routing))
 
 
 def write_program(project: Path) -> Path:

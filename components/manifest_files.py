@@ -45,11 +45,9 @@ FILE_NAME = re.compile(rf"(?:{'|'.join(KINDS)})(-[a-z0-9]([-a-z0-9.]*[a-z0-9])?)
 def stack_objects(spec: StackSpec, facts: ClusterFacts) -> list[dict]:
     """Every object the program declares for the stack, Secrets without their values."""
     found = [namespace_manifest.build(spec.namespace)] if spec.kubernetes.create_namespace else []
+    context = objects.Context.of(spec, service_monitor_enabled=facts.has_crd(SERVICE_MONITOR_CRD))
     for entry, routing in objects.versions(spec):
-        declared = objects.model_objects(
-            entry, spec.namespace, spec.monitoring, service_monitor_enabled=facts.has_crd(SERVICE_MONITOR_CRD), routing=routing
-        )
-        found += [manifest for _, manifest in declared]
+        found += [manifest for _, manifest in objects.model_objects(entry, context, routing=routing)]
     return found
 
 

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from components.details import COMPONENT_TYPE, deployment_status, model_details
 from components.manifests import deployment, objects
-from components.spec import ModelEntry, MonitoringConfig
+from components.spec import ModelEntry
 
 TYPE = COMPONENT_TYPE
 
@@ -82,9 +82,7 @@ class ModelDeployment(pulumi.ComponentResource):
         self,
         entry: ModelEntry,
         *,
-        namespace: str,
-        monitoring: MonitoringConfig,
-        service_monitor_enabled: bool,
+        context: objects.Context,
         routing: objects.PoolRouting | None = None,
         rendering: bool = False,
         opts: pulumi.ResourceOptions | None = None,
@@ -104,15 +102,7 @@ class ModelDeployment(pulumi.ComponentResource):
             }
 
         declared = _Declared()
-        listing = objects.model_objects(
-            entry,
-            namespace,
-            monitoring,
-            service_monitor_enabled=service_monitor_enabled,
-            routing=routing,
-            token=token,
-            env_values=env_values,
-        )
+        listing = objects.model_objects(entry, context, routing=routing, token=token, env_values=env_values)
         for resource_name, manifest in listing:
             kind = manifest["kind"]
             options = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), _options(kind, entry, declared))
@@ -125,7 +115,7 @@ class ModelDeployment(pulumi.ComponentResource):
         assert declared.deployment is not None, "objects.model_objects lists a Deployment for every model"
         self.deployment = declared.deployment
 
-        self.fields = {**model_details(entry, namespace), "status_as_of": AS_OF[rendering]}
+        self.fields = {**model_details(entry, context.namespace), "status_as_of": AS_OF[rendering]}
         self.status = pulumi.Output.from_input(RENDERED) if rendering else self.deployment.status.apply(_status)
         # The model's details are the stack's `models` export; registered here as well, each
         # component's state would hold them a second time.

@@ -52,19 +52,33 @@ def versions(spec: StackSpec) -> list[tuple[ModelEntry, PoolRouting | None]]:
     return found
 
 
+@dataclass(frozen=True)
+class Context:
+    """What every model of a stack builds its objects with beyond its own entry: the namespace,
+    the monitoring settings, and whether the cluster has the ServiceMonitor CRD."""
+
+    namespace: str
+    monitoring: MonitoringConfig
+    service_monitor_enabled: bool
+
+    @classmethod
+    def of(cls, spec: StackSpec, *, service_monitor_enabled: bool) -> Context:
+        return cls(spec.namespace, spec.monitoring, service_monitor_enabled)
+
+
 def model_objects(
     entry: ModelEntry,
-    namespace: str,
-    monitoring: MonitoringConfig,
+    context: Context,
     *,
-    service_monitor_enabled: bool,
     routing: PoolRouting | None = None,
     token: Any = None,
     env_values: dict[str, Any] | None = None,
 ) -> list[tuple[str, dict]]:
-    """(Pulumi resource name, manifest) of each object. `token` and `env_values` are the Secrets'
-    values; None declares a Secret without its value."""
+    """(Pulumi resource name, manifest) of each object. `routing`: the version's pool and, on a
+    model's own version, its route. `token` and `env_values` are the Secrets' values; None declares
+    a Secret without its value."""
     name = entry.name
+    namespace, monitoring = context.namespace, context.monitoring
     config = entry.deployment_config
     objects: list[tuple[str, dict]] = []
     if config.hugging_face_token is not None:
@@ -75,7 +89,7 @@ def model_objects(
         objects.append((f"{name}-hf-cache", pvc.build(entry, namespace)))
     objects.append((f"{name}-deployment", deployment.build(entry, namespace)))
     objects.append((f"{name}-service", service.build(entry, namespace)))
-    if service_monitor_enabled:
+    if context.service_monitor_enabled:
         objects.append((f"{name}-servicemonitor", service_monitor.build(entry, namespace, monitoring)))
     if config.enable_autoscaling:
         objects.append((f"{name}-podautoscaler", pod_autoscaler.build(entry, namespace)))

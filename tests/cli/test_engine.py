@@ -66,13 +66,8 @@ def expected_objects(project: Path) -> set[tuple[str, str]]:
     """(Kubernetes kind, Pulumi resource name) of every object the builders make for the stack."""
     loaded = config.load_stack_file(project, "dev")
     spec = loaded.spec
-    return {
-        (manifest["kind"], name)
-        for entry in spec.models
-        for name, manifest in objects.model_objects(
-            entry, spec.namespace, spec.monitoring, service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD)
-        )
-    }
+    context = objects.Context.of(spec, service_monitor_enabled=loaded.facts.has_crd(SERVICE_MONITOR_CRD))
+    return {(manifest["kind"], name) for entry in spec.models for name, manifest in objects.model_objects(entry, context)}
 
 
 def edit_models(project: Path, change) -> None:

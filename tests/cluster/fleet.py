@@ -83,7 +83,7 @@ def model_manifests(spec: StackSpec, model: ModelEntry, routing: objects.PoolRou
     return [
         manifest
         for _, manifest in objects.model_objects(
-            model, spec.namespace, spec.monitoring, service_monitor_enabled=True, routing=routing, token=token, env_values=env_values
+            model, objects.Context.of(spec, service_monitor_enabled=True), routing=routing, token=token, env_values=env_values
         )
     ]
 

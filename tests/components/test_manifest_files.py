@@ -58,7 +58,7 @@ def test_files_hold_exactly_what_the_component_declares(project):
     declared = [
         m
         for e in loaded.spec.models
-        for _, m in objects.model_objects(e, "jan-models", loaded.spec.monitoring, service_monitor_enabled=True)
+        for _, m in objects.model_objects(e, objects.Context("jan-models", loaded.spec.monitoring, service_monitor_enabled=True))
     ]
     assert [yaml.safe_load(text) for name, text in rendered.items() if name != "namespace-jan-models.yaml"] == declared
 

@@ -153,7 +153,7 @@ def test_a_limit_below_its_request_is_a_problem(field, value, message):
 
 def test_team_labels_go_on_every_object_and_cannot_replace_the_programs_own():
     entry = model(labels={"team": "search"})
-    for _, manifest in objects.model_objects(entry, NS, MonitoringConfig(), service_monitor_enabled=True):
+    for _, manifest in objects.model_objects(entry, objects.Context(NS, MonitoringConfig(), service_monitor_enabled=True)):
         assert manifest["metadata"]["labels"]["team"] == "search", manifest["kind"]
     with pytest.raises(ConfigError) as err:
         model(labels={"model.aibrix.ai/name": "other"})

@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from components import config
-from components.manifests import deployment, pod_autoscaler, pvc, service, service_monitor
+from components.manifests import deployment, objects, pod_autoscaler, pvc, service, service_monitor
 from components.model_deployment import TYPE, ModelDeployment
 from components.spec import MonitoringConfig
 from harness import pulumi_mocks
@@ -31,9 +31,8 @@ def declare(m, service_monitor_enabled=True, rendering=False):
 
     @pulumi.runtime.test
     def run():
-        component = ModelDeployment(
-            m, namespace=NS, monitoring=MONITORING, service_monitor_enabled=service_monitor_enabled, rendering=rendering
-        )
+        context = objects.Context(NS, MONITORING, service_monitor_enabled=service_monitor_enabled)
+        component = ModelDeployment(m, context=context, rendering=rendering)
         return component.status.apply(lambda status: result.update(component.report(status)))
 
     run()

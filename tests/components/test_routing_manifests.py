@@ -33,7 +33,7 @@ def declared(spec: StackSpec) -> dict[tuple[str, str], dict]:
     return {
         (m["kind"], m["metadata"]["name"]): m
         for version, routing in objects.versions(spec)
-        for _, m in objects.model_objects(version, NS, spec.monitoring, service_monitor_enabled=True, routing=routing)
+        for _, m in objects.model_objects(version, objects.Context(NS, spec.monitoring, service_monitor_enabled=True), routing=routing)
     }
 
 

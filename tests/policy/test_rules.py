@@ -31,7 +31,7 @@ def resources_of(*entries: dict, raw: dict | None = None, **sections) -> list[ru
     spec = config.load(raw or stack(*entries, **sections), source="t").spec
     found = []
     for model, routing in objects.versions(spec):
-        for name, manifest in objects.model_objects(model, spec.namespace, spec.monitoring, service_monitor_enabled=True, routing=routing):
+        for name, manifest in objects.model_objects(model, objects.Context.of(spec, service_monitor_enabled=True), routing=routing):
             parent = f"urn:pulumi:dev::model-fleet::{rules.COMPONENT_TYPE}::{model.name}"
             found.append(rules.Resource(token(manifest), name, manifest, parent=parent))
     return found
