@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import runpy
+import shutil
 from pathlib import Path
 
 import pulumi
@@ -13,6 +14,15 @@ import yaml
 from harness import pulumi_mocks
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def copy_project(target: Path, stack: str = "dev", *, program: bool = True) -> Path:
+    """The committed Pulumi.yaml and Pulumi.<stack>.yaml (and the program's __main__.py) in `target`,
+    which is made when missing: the project as a test changes or runs it."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in (("__main__.py",) if program else ()) + ("Pulumi.yaml", f"Pulumi.{stack}.yaml"):
+        shutil.copy(ROOT / name, target / name)
+    return target
 
 
 def engine_config(project: Path, stack: str = "dev") -> dict[str, str]:

@@ -13,16 +13,14 @@ import pytest
 from components import collector
 from harness import pulumi_mocks
 from harness.factories import catalog_entry, entry, pooled_stack, stack, write_project, write_stack
-from harness.program import ROOT, engine_config, run_program
+from harness.program import copy_project, engine_config, run_program
 
 pytestmark = pytest.mark.mocks
 
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    for name in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    return tmp_path
+    return copy_project(tmp_path)
 
 
 def test_dev_stack_declares_every_model_and_writes_the_docs(project):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ import pytest
 from components import preflight
 from components.spec import GPUNode
 from harness import pulumi_mocks
-from harness.program import ROOT, run_program
+from harness.program import copy_project, run_program
 
 pytestmark = pytest.mark.mocks
 EXPECTED = Path(__file__).parent / "data" / "stack_conversion.json"
@@ -71,10 +70,7 @@ def _docs_tree(project: Path) -> dict[str, str]:
 
 def run_committed_stack(stack: str, tmp_path: Path, monkeypatch) -> tuple[pulumi_mocks.RecordingMonitor, Path]:
     """The program on a copy of the committed stack under mocks (a live stack sees LIVE_CLUSTER): what it declared, and the copy."""
-    project = tmp_path / stack
-    project.mkdir()
-    for name in ("__main__.py", "Pulumi.yaml", f"Pulumi.{stack}.yaml"):
-        shutil.copy(ROOT / name, project / name)
+    project = copy_project(tmp_path / stack, stack)
     gather = preflight.gather
     monkeypatch.setattr(preflight, "gather", lambda spec: LIVE_CLUSTER if spec.kubernetes.live else gather(spec))
     monitor, _, _ = run_program(project, stack=stack)

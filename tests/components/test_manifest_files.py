@@ -17,6 +17,7 @@ from components.__main__ import main as cli
 from components.manifests import objects
 from components.problems import ConfigError
 from harness.factories import entry, pooled_stack, stack, write_stack
+from harness.program import copy_project
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,9 +35,7 @@ def render(project: Path, *args: str) -> int:
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    return tmp_path
+    return copy_project(tmp_path, program=False)
 
 
 def test_deleting_the_rendered_directory_and_rendering_again_gives_back_the_same_files(project):

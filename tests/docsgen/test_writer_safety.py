@@ -502,10 +502,9 @@ def test_a_run_that_fails_lets_the_next_one_write(tmp_path, capsys):
 @pytest.mark.mocks
 @pytest.mark.lock
 def test_the_pulumi_program_takes_the_same_lock(tmp_path):
-    from harness.program import run_program
+    from harness.program import copy_project, run_program
 
-    for name in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml"):
-        shutil.copy(ROOT / name, tmp_path / name)
+    copy_project(tmp_path)
     spec = config.load_stack_file(tmp_path, "dev").spec
     held = writer.plan_for_writing(spec, writer.docs_root(spec, tmp_path))
 
