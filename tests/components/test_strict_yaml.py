@@ -83,7 +83,10 @@ def test_deep_nesting_is_refused_at_the_limit_not_by_the_stack(text):
 
 
 def test_nesting_up_to_the_limit_is_read():
-    assert parse_yaml("[" * MAX_DEPTH + "]" * MAX_DEPTH, "f") is not None
+    expected: list = []
+    for _ in range(MAX_DEPTH - 1):
+        expected = [expected]
+    assert parse_yaml("[" * MAX_DEPTH + "]" * MAX_DEPTH, "f") == expected
 
 
 @pytest.mark.parametrize(
