@@ -195,7 +195,10 @@ def _report_policy(violations: list[policy_pack.Violation], events_file: Path | 
         policy_pack.write(violations, events_file)
     if violations:
         mandatory = sum(1 for v in violations if v.level == "mandatory")
-        print(f"    policy: {mandatory} mandatory and {len(violations) - mandatory} advisory violations", file=sys.stderr, flush=True)
+        plural = "s" if len(violations) != 1 else ""
+        print(
+            f"    policy: {mandatory} mandatory and {len(violations) - mandatory} advisory violation{plural}", file=sys.stderr, flush=True
+        )
 
 
 def parser() -> argparse.ArgumentParser:

@@ -166,7 +166,7 @@ def test_an_advisory_rule_shows_its_warning_and_the_preview_passes(engine, proje
     assert result.returncode == 0, output
     assert "- [advisory]  image-source  (" in output and "has the tag `latest`" in output
     assert [(v.policy, v.level) for v in violations] == [("image-source", "advisory")]
-    assert "policy: 0 mandatory and 1 advisory violations" in result.stderr
+    assert "policy: 0 mandatory and 1 advisory violation\n" in result.stderr
 
 
 def render_instead_of_the_live_cluster(project: Path, name: str) -> None:
