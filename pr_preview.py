@@ -440,12 +440,11 @@ def _policy_pieces(plan: ResourcePlan) -> list[_Piece]:
     by_model: dict[str | None, list[policy_pack.Violation]] = {}
     for violation in ranked:
         by_model.setdefault(_model_of_violation(violation), []).append(violation)
-    # Models with a mandatory violation first, then by name; the whole stack's last.
-    models = sorted((m for m in by_model if m is not None), key=lambda m: (order.get(by_model[m][0].level, 2), m))
-    for model in models:
-        pieces.append(_Piece(["", f"#### {_code(model)}", "", *(_violation_line(v) for v in by_model[model])], "violations"))
-    if None in by_model:
-        pieces.append(_Piece(["", "#### The whole stack", "", *(_violation_line(v) for v in by_model[None])], "violations"))
+    # The groups with a mandatory violation first; within a level the whole stack's, then the models' by name.
+    groups = sorted(by_model, key=lambda m: (order.get(by_model[m][0].level, 2), m is not None, m or ""))
+    for model in groups:
+        title = "The whole stack" if model is None else _code(model)
+        pieces.append(_Piece(["", f"#### {title}", "", *(_violation_line(v) for v in by_model[model])], "violations"))
     return pieces
 
 

@@ -343,6 +343,7 @@ def test_a_preview_stopped_by_a_mandatory_policy_is_a_policy_failure_not_an_engi
 
 @pytest.mark.unit
 def test_the_policy_section_lists_violations_per_model_mandatory_first():
+    # A stack-wide violation has no model: its group leads the groups of its level.
     plan = pr_preview.ResourcePlan(
         computed=True,
         violations=[
@@ -359,6 +360,10 @@ def test_the_policy_section_lists_violations_per_model_mandatory_first():
         "",
         "**Policy**: 2 mandatory, 2 advisory violations; the merge is blocked until they are fixed.",
         "",
+        "#### The whole stack",
+        "",
+        "- **mandatory** `gpu-budget`: the fleet can take 20 GPUs, over the budget of 16: a 12, b 8; lower them",
+        "",
         "#### `b`",
         "",
         "- **mandatory** `image-source`: b: Deployment b, container vllm: image `vllm/x:latest` has the tag `latest`; pin it",
@@ -367,11 +372,12 @@ def test_the_policy_section_lists_violations_per_model_mandatory_first():
         "#### `a`",
         "",
         "- **advisory** `managed-labels`: a: Service a: lacks the team label `team`; add it to the model entry's `labels`",
-        "",
-        "#### The whole stack",
-        "",
-        "- **mandatory** `gpu-budget`: the fleet can take 20 GPUs, over the budget of 16: a 12, b 8; lower them",
     ]
+    stack_advisory = pr_preview.ResourcePlan(
+        computed=True, violations=[plan.violations[0], plan.violations[2], violation("gpu-budget", "advisory", "the fleet is big")]
+    )
+    text = pr_preview.render_summary("dev", pr_preview.Validation(models=2), pr_preview.DocsDrift(), stack_advisory)
+    assert [line for line in text.splitlines() if line.startswith("#### ")] == ["#### `b`", "#### The whole stack"]
     advisory = pr_preview.ResourcePlan(computed=True, violations=plan.violations[:1])
     text = pr_preview.render_summary("dev", pr_preview.Validation(models=2), pr_preview.DocsDrift(), advisory)
     assert "**Policy**: 1 advisory violation; advisory only, nothing is blocked." in text
