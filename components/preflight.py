@@ -264,15 +264,36 @@ ROUTING_CRDS = (("InferencePool", INFERENCE_POOL_CRD), ("HTTPRoute", HTTP_ROUTE_
 
 def _check_routing_crds(spec: StackSpec, facts: ClusterFacts, labels: list[str], checked: Findings) -> None:
     """The models routed by inference-pool declare an InferencePool and an HTTPRoute: the cluster
-    must know both kinds, or applying them fails after the servers are up."""
-    pooled = [label for entry, label in zip(spec.models, labels, strict=True) if spec.routing_of(entry) is Routing.inference_pool]
-    if not pooled:
-        return
-    users = "every model of the stack" if len(pooled) == len(spec.models) else ", ".join(pooled)
-    for kind, crd in ROUTING_CRDS:
-        if not facts.has_crd(crd):
+    must know both kinds, or applying them fails after the servers are up. The models routed by
+    aibrix are reached through AIBrix's gateway, an Envoy Gateway: the seed's prerequisites,
+    AIBrix and Envoy Gateway, must be installed."""
+
+    def users_of(routing: Routing) -> str | None:
+        users = [label for entry, label in zip(spec.models, labels, strict=True) if spec.routing_of(entry) is routing]
+        return None if not users else "every model of the stack" if len(users) == len(spec.models) else ", ".join(users)
+
+    if (pooled := users_of(Routing.inference_pool)) is not None:
+        for kind, crd in ROUTING_CRDS:
+            if not facts.has_crd(crd):
+                checked.problems.append(
+                    Problem("routing", f"{kind} CRD not found ({crd}) - required for routing inference-pool, which {pooled} uses")
+                )
+    if (gatewayed := users_of(Routing.aibrix)) is not None:
+        # An autoscaled model reports a missing AIBrix CRD on its own entry already.
+        autoscaled = all(e.deployment_config.enable_autoscaling for e in spec.models if spec.routing_of(e) is Routing.aibrix)
+        if not facts.has_crd(AIBRIX_CRD) and not autoscaled:
             checked.problems.append(
-                Problem("routing", f"{kind} CRD not found ({crd}) - required for routing inference-pool, which {users} uses")
+                Problem(
+                    "routing", f"aibrix CRD not found - required for routing aibrix, which {gatewayed} uses; install AIBrix or set routing"
+                )
+            )
+        if not facts.has_crd(ENVOY_GATEWAY_CRD):
+            checked.problems.append(
+                Problem(
+                    "routing",
+                    f"envoy gateway CRD not found ({ENVOY_GATEWAY_CRD}) - required for routing aibrix, which {gatewayed} uses: "
+                    "AIBrix's gateway is an Envoy Gateway; install it, or set routing to inference-pool or none",
+                )
             )
 
 

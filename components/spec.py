@@ -660,7 +660,8 @@ class GatewayRef(Strict):
 class RoutingConfig(Strict):
     mode: Routing = Field(
         Routing.aibrix,
-        description="`aibrix`: AIBrix's gateway routes by the model name label, nothing declared; `inference-pool`: an InferencePool "
+        description="`aibrix`: AIBrix's gateway routes by the model name label, nothing declared (the preflight requires the AIBrix "
+        "and Envoy Gateway CRDs, as the deployment API does); `inference-pool`: an InferencePool "
         "and an HTTPRoute per model; `none`: no routing declared. A model entry's `routing` overrides it.",
     )
     endpoint_picker: EndpointPicker | None = Field(

@@ -20,7 +20,7 @@ INVENTORY: dict[str, Any] = {
         {"node_name": "gpu-node-1", "gpu_count": 2, "gpu_type": "nvidia-a100", "total_vram": "80Gi"},
         {"node_name": "gpu-node-2", "gpu_count": 1, "gpu_type": "nvidia-l40s", "total_vram": "48Gi"},
     ],
-    "crds": ["podautoscalers.autoscaling.aibrix.ai", "servicemonitors.monitoring.coreos.com"],
+    "crds": ["podautoscalers.autoscaling.aibrix.ai", "servicemonitors.monitoring.coreos.com", "gatewayclasses.gateway.networking.k8s.io"],
 }
 
 

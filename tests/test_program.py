@@ -122,7 +122,9 @@ def test_a_stack_with_a_live_cluster_gets_a_provider_for_it(project, tmp_path):
     kubeconfig = tmp_path / "kubeconfig"
     from tests.kube_api import FakeKubeAPI, node
 
-    with FakeKubeAPI([node("gpu", 2, "A100", "40960")], ["podautoscalers.autoscaling.aibrix.ai"]) as api:
+    with FakeKubeAPI(
+        [node("gpu", 2, "A100", "40960")], ["podautoscalers.autoscaling.aibrix.ai", "gatewayclasses.gateway.networking.k8s.io"]
+    ) as api:
         api.kubeconfig(kubeconfig, context="prod")
         write_stack(project, stack(entry(), cluster=None, kubernetes={"kubeconfig": str(kubeconfig), "context": "prod"}))
         monitor, logs, exports = run_program(project, preview=False)

@@ -28,7 +28,9 @@ LIVE_CLUSTER = preflight.ClusterFacts(
     "live",
     4,
     tuple(GPUNode(node_name=f"gpu-{i}", gpu_count=2, gpu_type="nvidia-a100", total_vram="160Gi") for i in range(4)),
-    frozenset({"podautoscalers.autoscaling.aibrix.ai", "servicemonitors.monitoring.coreos.com"}),
+    frozenset(
+        {"podautoscalers.autoscaling.aibrix.ai", "servicemonitors.monitoring.coreos.com", "gatewayclasses.gateway.networking.k8s.io"}
+    ),
 )
 
 

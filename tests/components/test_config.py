@@ -277,6 +277,9 @@ def test_every_problem_is_reported_at_once_naming_each_entry():
     assert problems_of(raw) == [
         "namespace: 'Bad_NS' is not a DNS-1123 label: lowercase letters, digits and '-', "
         "starting and ending with a letter or digit, at most 63 characters",
+        # Every model autoscales, so each names the missing AIBrix CRD; the gateway is the stack's.
+        "routing: envoy gateway CRD not found (gatewayclasses.gateway.networking.k8s.io) - required for routing aibrix, which every "
+        "model of the stack uses: AIBrix's gateway is an Envoy Gateway; install it, or set routing to inference-pool or none",
         "models[0] (ok) deployment_config.enable_autoscaling: aibrix CRD not found - required for model deployment",
         "models[1] (qwen3-coder-30b) requirements.cpu: 'lots' is not a Kubernetes quantity (examples: 500m, 2, 16Gi)",
         "models[1] (qwen3-coder-30b) deployment_config.args: --served-model-name 'wrong-name' must match model name "

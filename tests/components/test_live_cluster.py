@@ -23,6 +23,8 @@ ESC = "\x1b"
 NODES_PATH = "/api/v1/nodes"
 DEPLOYMENTS_PATH = "/apis/apps/v1/deployments"
 AIBRIX = "podautoscalers.autoscaling.aibrix.ai"
+# What a stack routed by aibrix (the default) needs beside AIBrix, as the seed says.
+ENVOY_GATEWAY = "gatewayclasses.gateway.networking.k8s.io"
 # A cluster the stack's one model passes the preflight on, so models --all gets to list deployments.
 FITTING = [node("gpu-a", 2, "A100", "40960")]
 
@@ -147,7 +149,9 @@ def _gpu_node(name: str, capacity, labels: dict[str, str] | None = None) -> dict
     ],
 )
 def test_status_reports_an_odd_node_with_a_line_saying_why_and_the_rest_of_the_cluster(tmp_path, capsys, odd, note):
-    with FakeKubeAPI([node("gpu-a", 2, "A100", "40960"), odd], ["podautoscalers.autoscaling.aibrix.ai"]) as api:
+    with FakeKubeAPI(
+        [node("gpu-a", 2, "A100", "40960"), odd], ["podautoscalers.autoscaling.aibrix.ai", "gatewayclasses.gateway.networking.k8s.io"]
+    ) as api:
         code, out, err = status(tmp_path, capsys, api)
     assert code == 0, err
     assert warnings(err) == [note]
@@ -185,7 +189,7 @@ def test_a_time_sliced_node_counts_its_physical_gpus_and_their_memory_once(tmp_p
 @pytest.mark.loopback
 def test_check_prints_the_lines_about_odd_nodes_as_warnings_and_still_checks_the_fleet(tmp_path, capsys):
     nodes = [_gpu_node("gpu-shared", "64", TIME_SLICED), {"metadata": {"name": "joining"}}]
-    with FakeKubeAPI(nodes, ["podautoscalers.autoscaling.aibrix.ai"]) as api:
+    with FakeKubeAPI(nodes, ["podautoscalers.autoscaling.aibrix.ai", "gatewayclasses.gateway.networking.k8s.io"]) as api:
         kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
         write_stack(
             tmp_path,
@@ -201,7 +205,9 @@ def test_check_prints_the_lines_about_odd_nodes_as_warnings_and_still_checks_the
 @pytest.mark.loopback
 def test_check_passes_with_the_lines_about_odd_nodes_as_warnings(tmp_path, capsys):
     nodes = [_gpu_node("gpu-shared", "64", TIME_SLICED), {"metadata": {"name": "joining"}}]
-    with FakeKubeAPI(nodes, ["podautoscalers.autoscaling.aibrix.ai", "servicemonitors.monitoring.coreos.com"]) as api:
+    with FakeKubeAPI(
+        nodes, ["podautoscalers.autoscaling.aibrix.ai", "servicemonitors.monitoring.coreos.com", "gatewayclasses.gateway.networking.k8s.io"]
+    ) as api:
         kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
         model = gpu_entry("a", 4, "320Gi", **{"deployment_config.enable_pvc": False})
         write_stack(tmp_path, stack(model, cluster=DELETE, kubernetes={"kubeconfig": str(kubeconfig)}))
@@ -269,7 +275,9 @@ def test_names_and_labels_with_terminal_escapes_are_shown_escaped_by_status_and_
 
 @pytest.mark.loopback
 def test_a_warning_naming_the_best_node_shows_its_name_escaped(tmp_path):
-    with FakeKubeAPI([node("n\x1b[31m", 2, "A100", "10240")], ["podautoscalers.autoscaling.aibrix.ai"]) as api:
+    with FakeKubeAPI(
+        [node("n\x1b[31m", 2, "A100", "10240")], ["podautoscalers.autoscaling.aibrix.ai", "gatewayclasses.gateway.networking.k8s.io"]
+    ) as api:
         kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
         loaded = config.load(stack(gpu_entry("a", 1, "16Gi"), cluster=DELETE, kubernetes={"kubeconfig": str(kubeconfig)}), source="t")
     assert ESC not in "".join(loaded.warnings)
@@ -327,7 +335,7 @@ def _odd(**changes) -> dict:
 )
 def test_models_all_lists_an_odd_deployment_or_skips_it_with_a_line_saying_why(tmp_path, capsys, odd, note, listed):
     live = [deployment("qwen3-coder-30b", "jan-models", ready=1, replicas=1), odd]
-    with FakeKubeAPI(FITTING, [AIBRIX], live) as api:
+    with FakeKubeAPI(FITTING, [AIBRIX, ENVOY_GATEWAY], live) as api:
         code, out, err = _models_all(tmp_path, capsys, api, "--json")
     assert code == 0, err
     assert warnings(err) == [note]
@@ -342,7 +350,7 @@ def test_models_all_lists_an_odd_deployment_or_skips_it_with_a_line_saying_why(t
 
 @pytest.mark.loopback
 def test_models_all_with_items_null_lists_the_stacks_models_and_says_so(tmp_path, capsys):
-    with FakeKubeAPI(FITTING, [AIBRIX], bodies={DEPLOYMENTS_PATH: b'{"items": null}'}) as api:
+    with FakeKubeAPI(FITTING, [AIBRIX, ENVOY_GATEWAY], bodies={DEPLOYMENTS_PATH: b'{"items": null}'}) as api:
         code, out, err = _models_all(tmp_path, capsys, api)
     assert code == 0
     assert warnings(err) == ["the DeploymentList from GET /apis/apps/v1/deployments has items: null; read as no items"]
@@ -352,7 +360,7 @@ def test_models_all_with_items_null_lists_the_stacks_models_and_says_so(tmp_path
 @pytest.mark.loopback
 def test_models_all_shows_names_and_namespaces_escaped(tmp_path, capsys):
     hostile = deployment("evil\x1b[2J", "ns\x1b[31m", ready=1, replicas=1)
-    with FakeKubeAPI(FITTING, [AIBRIX], [hostile]) as api:
+    with FakeKubeAPI(FITTING, [AIBRIX, ENVOY_GATEWAY], [hostile]) as api:
         code, out, err = _models_all(tmp_path, capsys, api)
         json_code, json_out, _ = _models_all(tmp_path, capsys, api, "--json")
     assert code == json_code == 0
@@ -363,7 +371,7 @@ def test_models_all_shows_names_and_namespaces_escaped(tmp_path, capsys):
 
 @pytest.mark.loopback
 def test_a_deployment_list_that_is_not_json_is_one_error(tmp_path, capsys):
-    with FakeKubeAPI(FITTING, [AIBRIX], bodies={DEPLOYMENTS_PATH: b"\x1b[2Jnot json"}) as api:
+    with FakeKubeAPI(FITTING, [AIBRIX, ENVOY_GATEWAY], bodies={DEPLOYMENTS_PATH: b"\x1b[2Jnot json"}) as api:
         code, out, err = _models_all(tmp_path, capsys, api)
     assert (code, out) == (1, "")
     assert err == f"error: cannot list deployments at {api.url}: the answer to GET /apis/apps/v1/deployments is not JSON\n"
@@ -399,7 +407,7 @@ def test_a_server_that_trickles_bytes_is_given_up_at_the_deadline_the_message_st
 def test_a_server_that_never_answers_is_tried_twice_and_given_up(tmp_path, capsys, short_deadline, monkeypatch):
     # Two tries of the 0.5 s read timeout end it well before this deadline.
     monkeypatch.setattr(live_cluster, "READ_DEADLINE_SECONDS", 4.0)
-    with FakeKubeAPI(FITTING, [AIBRIX], stall="silent", stall_path=DEPLOYMENTS_PATH) as api:
+    with FakeKubeAPI(FITTING, [AIBRIX, ENVOY_GATEWAY], stall="silent", stall_path=DEPLOYMENTS_PATH) as api:
         started = time.monotonic()
         code, out, err = _models_all(tmp_path, capsys, api)
         took = time.monotonic() - started

@@ -28,7 +28,8 @@ def test_node_fits_when_its_gpus_reach_min_gpus_and_its_total_vram_reaches_min_v
 SEED_CLUSTER = {
     "total_nodes": 3,
     "gpu_nodes": [{"node_name": "gpu-node-1", "gpu_count": 2, "gpu_type": "nvidia-a100", "total_vram": "40Gi", "available_vram": "38Gi"}],
-    "crds": ["podautoscalers.autoscaling.aibrix.ai", "servicemonitors.monitoring.coreos.com"],
+    # The seed's example reports envoy_gateway_ok: true.
+    "crds": ["podautoscalers.autoscaling.aibrix.ai", "servicemonitors.monitoring.coreos.com", "gatewayclasses.gateway.networking.k8s.io"],
 }
 
 
@@ -90,9 +91,18 @@ def test_replicas_count_when_autoscaling_is_off():
         config.load(raw, source="t")
 
 
-def test_missing_aibrix_crd_only_matters_when_autoscaling():
+def test_routing_by_aibrix_needs_aibrix_and_envoy_gateway_as_the_seed_says():
     raw = stack(entry("a", **{"deployment_config.enable_autoscaling": False}))
     raw["cluster"]["crds"] = []
+    with pytest.raises(ConfigError) as caught:
+        config.load(raw, source="t")
+    assert caught.value.report().splitlines()[1:] == [
+        "  - routing: aibrix CRD not found - required for routing aibrix, which every model of the stack uses; install AIBrix or set routing",
+        "  - routing: envoy gateway CRD not found (gatewayclasses.gateway.networking.k8s.io) - required for routing aibrix, which every "
+        "model of the stack uses: AIBrix's gateway is an Envoy Gateway; install it, or set routing to inference-pool or none",
+    ]
+    # A model that is neither autoscaled nor routed by AIBrix needs neither.
+    raw["routing"] = {"mode": "none"}
     loaded = config.load(raw, source="t")
     assert loaded.warnings == ["servicemonitors.monitoring.coreos.com not installed: no ServiceMonitor declared"]
 
@@ -108,13 +118,13 @@ def test_status_has_the_apis_shape():
         "total_vram": "80Gi",
         "available_vram": "80Gi",
     }
-    assert (status["aibrix_ok"], status["gpu_operator_ok"], status["kuberay_ok"], status["envoy_gateway_ok"]) == (True, False, False, False)
+    assert (status["aibrix_ok"], status["gpu_operator_ok"], status["kuberay_ok"], status["envoy_gateway_ok"]) == (True, False, False, True)
 
 
 @pytest.mark.loopback
 def test_live_cluster_is_read_with_the_kubernetes_client(tmp_path):
     nodes = [node("cpu-1"), node("gpu-a", 4, "NVIDIA-A100-SXM4-80GB", "81920"), node("gpu-b", 1, "NVIDIA-L4")]
-    with FakeKubeAPI(nodes, ["podautoscalers.autoscaling.aibrix.ai"]) as api:
+    with FakeKubeAPI(nodes, ["podautoscalers.autoscaling.aibrix.ai", "gatewayclasses.gateway.networking.k8s.io"]) as api:
         kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
         raw = stack(gpu_entry("a", 2, "160Gi"), cluster=DELETE, kubernetes={"kubeconfig": str(kubeconfig), "context": "test"})
         loaded = config.load(raw, source="t")
@@ -147,7 +157,7 @@ def test_models_all_lists_unmanaged_models_of_the_live_cluster(tmp_path, capsys)
         deployment("external-model", "default", ready=0, replicas=1),
     ]
     nodes = [node("gpu-a", 2, "A100", "40960")]
-    with FakeKubeAPI(nodes, ["podautoscalers.autoscaling.aibrix.ai"], live) as api:
+    with FakeKubeAPI(nodes, ["podautoscalers.autoscaling.aibrix.ai", "gatewayclasses.gateway.networking.k8s.io"], live) as api:
         kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
         write_stack(tmp_path, stack(entry(), entry("other"), cluster=DELETE, kubernetes={"kubeconfig": str(kubeconfig)}))
         code = cli(["models", "--stack", "dev", "--project-dir", str(tmp_path), "--all", "--json"])

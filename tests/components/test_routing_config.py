@@ -200,7 +200,7 @@ def test_status_reports_the_routing_crds_next_to_the_seeds_fields(tmp_path, caps
         "  gpu_operator_ok: no",
         "  aibrix_ok: yes",
         "  kuberay_ok: no",
-        "  envoy_gateway_ok: no",
+        "  envoy_gateway_ok: yes",
         "  prometheus_operator_ok: yes",
         "  inference_pool_ok: yes",
         "  http_route_ok: yes",
