@@ -174,7 +174,12 @@ def promoted(project_dir: Path, from_stack: str, to_stack: str, names: list[str]
                     f"  written as overrides in this item, over the entry {new_item['catalog']} of {to_files.source}'s own {catalog.CATALOG_KEY}"
                 )
             changed = stack_diff.changes(own, wanted)
-            summary += [f"  {p}: {stack_diff.value_text(old)} -> {stack_diff.value_text(new)}" for p, (old, new) in changed.items()]
+            if (version := stack_diff.finished_canary(own, wanted)) is not None:
+                line, rest = stack_diff.canary_line(version, changed, own)
+                summary.append(f"  {line}")
+            else:
+                rest = changed
+            summary += [f"  {p}: {stack_diff.value_text(old)} -> {stack_diff.value_text(new)}" for p, (old, new) in rest.items()]
             differing = stack_diff.changes(served[name].entry, own)
             keeps = [p for p in differing if p not in changed]
             if keeps:

@@ -28,6 +28,8 @@ class ModelDiff:
     only_in: str | None = None
     changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # path -> (from value, to value)
     kept: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # the same, where the target keeps its own value
+    # The source made the target's canary the model: one line for the canary's changes, left out of `changed`.
+    finished: str | None = None
 
 
 def effective_entries(resolution: catalog.Resolution) -> dict[str, Any]:
@@ -56,6 +58,37 @@ def changes(old_entry: Any, new_entry: Any) -> dict[str, tuple[Any, Any]]:
     }
 
 
+# What a canary sets of its own, by the entry's path that holds the same value once it is the model.
+CANARY_VALUES = {
+    "image": "deployment_config.image",
+    "command": "deployment_config.command",
+    "args": "deployment_config.args",
+    "huggingface_id": "huggingface_id",
+}
+
+
+def finished_canary(running: Any, finished: Any) -> str | None:
+    """The version of the canary `running` runs when `finished` is the same model with that canary
+    made the model itself: no canary, and every value the canary set of its own is the entry's."""
+    canary = running.get("canary") if isinstance(running, dict) else None
+    if not isinstance(canary, dict) or not isinstance(finished, dict) or finished.get("canary") is not None:
+        return None
+    values = catalog.leaves(finished)
+    if any(key in canary and not kept.same(canary[key], values.get(path, UNSET)) for key, path in CANARY_VALUES.items()):
+        return None
+    version = canary.get("version")
+    return version if isinstance(version, str) else None
+
+
+def canary_line(version: str, changed: dict[str, tuple[Any, Any]], running: Any) -> tuple[str, dict[str, tuple[Any, Any]]]:
+    """A finished canary's changes as one line, and the changes it does not account for (listed as they are)."""
+    canary = running["canary"]
+    own = {CANARY_VALUES[key] for key in CANARY_VALUES if key in canary}
+    covered = {path for path in changed if path == "canary" or path.startswith("canary.") or path in own}
+    line = f"canary {version} -> the model: {version} serves all of it, the old version is removed"
+    return line, {path: values for path, values in changed.items() if path not in covered}
+
+
 def compare(before: dict[str, Any], after: dict[str, Any], from_stack: str, to_stack: str) -> list[ModelDiff]:
     """Per model, what differs from `before` (A's entries) to `after` (B's), split into what
     promotion would change and what B keeps as its own."""
@@ -72,14 +105,16 @@ def compare(before: dict[str, Any], after: dict[str, Any], from_stack: str, to_s
             kept={path: values for path, values in differing.items() if path not in promoted},
         )
         diff.changed.update({path: values for path, values in promoted.items() if path not in differing})
-        if diff.changed or diff.kept:
+        if (version := finished_canary(after[name], before[name])) is not None:
+            diff.finished, diff.changed = canary_line(version, diff.changed, after[name])
+        if diff.changed or diff.kept or diff.finished:
             diffs.append(diff)
     return diffs
 
 
 def differ(diffs: list[ModelDiff]) -> list[ModelDiff]:
     """The models B does not serve as A does: only in one, or changed beyond what B keeps."""
-    return [diff for diff in diffs if diff.only_in is not None or diff.changed]
+    return [diff for diff in diffs if diff.only_in is not None or diff.changed or diff.finished]
 
 
 def value_text(value: Any) -> str:
@@ -94,6 +129,7 @@ def report(diffs: list[ModelDiff], from_stack: str, to_stack: str) -> str:
             lines.append(f"{diff.name}: only in {diff.only_in}")
             continue
         lines.append(f"{diff.name}:")
+        lines += [f"  {diff.finished}"] if diff.finished else []
         lines += [f"  {path}: {value_text(old)} -> {value_text(new)}" for path, (old, new) in diff.changed.items()]
         lines += [
             f"  {path}: {value_text(old)} -> {value_text(new)}  ({to_stack}'s own: promote keeps it)"
@@ -118,6 +154,7 @@ def as_json(diffs: list[ModelDiff], from_stack: str, to_stack: str) -> dict:
             models[diff.name] = {
                 "changed": {p: {"from": old, "to": new} for p, (old, new) in diff.changed.items()},
                 "kept": {p: {"from": old, "to": new} for p, (old, new) in diff.kept.items()},
+                **({"canary_finished": diff.finished} if diff.finished else {}),
             }
     return {"from": from_stack, "to": to_stack, "equal": not differ(diffs), "models": models}
 

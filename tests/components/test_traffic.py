@@ -86,3 +86,50 @@ def test_a_models_routing_is_the_targets_own_and_a_canary_it_cannot_route_is_ref
     err = capsys.readouterr().err
     assert "canary: a canary needs routing inference-pool" in err and "(check would refuse Pulumi.prod.yaml after this promotion)" in err
     assert (tmp_path / "Pulumi.prod.yaml").read_text() == prod
+
+
+def test_finishing_a_rollout_is_one_line_in_diff_and_promote(tmp_path, capsys):
+    """Staging made its canary the model (its image, no canary); prod still runs the canary at 100%:
+    diff and promote say so in one line, and promote writes the model's image and drops the canary."""
+    write_project(tmp_path, {"qwen3-coder-30b": catalog_entry()})
+    new_image = "vllm/vllm-openai:v0.11.0"
+    (tmp_path / "Pulumi.staging.yaml").write_text(_stack_file([{"catalog": "qwen3-coder-30b", "deployment_config": {"image": new_image}}]))
+    prod = [{"catalog": "qwen3-coder-30b", "canary": {"version": "v2", "image": new_image, "weight": 100}}]
+    (tmp_path / "Pulumi.prod.yaml").write_text(_stack_file(prod))
+    stacks = ["--from", "staging", "--to", "prod", "--project-dir", str(tmp_path)]
+
+    assert cli(["diff", *stacks]) == 1
+    assert capsys.readouterr().out == (
+        "qwen3-coder-30b:\n  canary v2 -> the model: v2 serves all of it, the old version is removed\n1 model differs from staging to prod\n"
+    )
+    assert cli(["diff", *stacks, "--json"]) == 1
+    finished = json.loads(capsys.readouterr().out)["models"]["qwen3-coder-30b"]
+    assert finished == {
+        "changed": {},
+        "kept": {},
+        "canary_finished": "canary v2 -> the model: v2 serves all of it, the old version is removed",
+    }
+
+    assert cli(["promote", *stacks, "--write"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[:2] == [
+        "qwen3-coder-30b: Pulumi.prod.yaml models[0] (catalog qwen3-coder-30b)",
+        "  canary v2 -> the model: v2 serves all of it, the old version is removed",
+    ]
+    written = yaml.safe_load((tmp_path / "Pulumi.prod.yaml").read_text())["config"]["model-fleet:models"][0]
+    assert written == {"catalog": "qwen3-coder-30b", "deployment_config": {"image": new_image}}
+    assert cli(["diff", *stacks]) == 0
+    capsys.readouterr()
+
+
+def test_a_canary_that_is_not_what_the_source_serves_is_listed_value_by_value(tmp_path, capsys):
+    write_project(tmp_path, {"qwen3-coder-30b": catalog_entry()})
+    (tmp_path / "Pulumi.staging.yaml").write_text(
+        _stack_file([{"catalog": "qwen3-coder-30b", "deployment_config": {"image": "vllm/vllm-openai:v0.12.0"}}])
+    )
+    prod = [{"catalog": "qwen3-coder-30b", "canary": {"version": "v2", "image": "vllm/vllm-openai:v0.11.0", "weight": 100}}]
+    (tmp_path / "Pulumi.prod.yaml").write_text(_stack_file(prod))
+    assert cli(["diff", "--from", "staging", "--to", "prod", "--project-dir", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "canary v2 -> the model" not in out
+    assert '  canary.image: (unset) -> "vllm/vllm-openai:v0.11.0"' in out
