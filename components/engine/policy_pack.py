@@ -47,14 +47,14 @@ class Violation:
     @classmethod
     def from_event(cls, event: Any) -> Violation:
         level = "advisory" if event.enforcement_level in ("warning", "advisory") else str(event.enforcement_level)
-        return cls(event.policy_name, level, _message_of(event.message, event.policy_name), event.resource_urn or "")
+        return cls(event.policy_name, level, _message_of(event.message), event.resource_urn or "")
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Violation:
         return cls(str(data["policy"]), str(data["level"]), str(data["message"]), str(data.get("urn") or ""))
 
 
-def _message_of(text: str, policy: str) -> str:
+def _message_of(text: str) -> str:
     """The rule's own message from the engine's event text, which adds the pack, the policy and its description."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else text.strip()
