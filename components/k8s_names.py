@@ -57,6 +57,11 @@ def is_dns1123_subdomain(value: str) -> bool:
     return len(value) <= 253 and _DNS1123_SUBDOMAIN.fullmatch(value) is not None
 
 
+def own_label_problem(key: str) -> str:
+    """Why another label (a ServiceMonitor's, a team's) may not be one of OWN_LABEL_KEYS."""
+    return f"'{key}' is a label model-fleet sets on every object of a model (selectors and the gateway read it); remove it"
+
+
 def is_label_value(value: str) -> bool:
     return value == "" or (len(value) <= 63 and _LABEL_NAME.fullmatch(value) is not None)
 

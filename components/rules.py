@@ -346,9 +346,6 @@ def canary_names_are_free(models: list[ModelEntry], labels: list[str]) -> list[P
 def service_monitor_labels_are_not_ours(monitoring: MonitoringConfig | None) -> list[Problem]:
     """The ServiceMonitor's own labels may not override the labels every object of a model carries."""
     return [
-        Problem(
-            "monitoring.service_monitor_labels",
-            f"'{key}' is a label model-fleet sets on every object of a model (selectors and the gateway read it); remove it",
-        )
+        Problem("monitoring.service_monitor_labels", k8s_names.own_label_problem(key))
         for key in sorted(set(monitoring.service_monitor_labels) & OWN_LABEL_KEYS if monitoring else ())
     ]

@@ -541,9 +541,7 @@ class ModelEntry(Strict):
     def _team_labels(cls, value: dict[str, str]) -> dict[str, str]:
         own = sorted(set(value) & k8s_names.OWN_LABEL_KEYS)
         if own:
-            raise ValueError(
-                f"{own[0]!r} is a label model-fleet sets on every object of a model (selectors and the gateway read it); remove it"
-            )
+            raise ValueError(k8s_names.own_label_problem(own[0]))
         return _labels(value)
 
 
