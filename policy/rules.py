@@ -15,14 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.k8s_names import MANAGED_LABEL, MODEL_NAME_LABEL, RETAIN_ON_DELETE_ANNOTATION
 from components.problems import HF_TOKEN_PATTERN
-from components.spec import TOKEN_ENV_NAMES
+from components.spec import TOKEN_ENV_NAMES, quantity_value
 
 Level = Literal["advisory", "mandatory", "remediate", "disabled"]
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -176,9 +176,10 @@ def image_source(resource: Resource, settings: ImageSettings) -> list[Violation]
 
 
 def _quantity(value: Any) -> Decimal:
+    """A quantity of the inputs (`"1"`, or the engine's `2.0`) as the API server reads it; 0 when it is none."""
     try:
-        return Decimal(str(value))
-    except InvalidOperation:
+        return quantity_value(str(value))
+    except ValueError:
         return Decimal(0)
 
 
