@@ -51,11 +51,18 @@ def project(tmp_path) -> Path:
     return project
 
 
-@pytest.fixture
-def dev(engine, project, tmp_path) -> EngineStack:
+def stack_with_kubeconfig(engine, project: Path, tmp_path: Path, name: str = "dev") -> EngineStack:
+    """A new stack of the project copy, with KUBECONFIG set as in a user's shell."""
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(KUBECONFIG)
-    return engine_stack(engine, project, tmp_path / "engine", "dev", KUBECONFIG=str(kubeconfig))
+    # Each stack's home and state under tmp_path/engine, which the secrets test searches whole.
+    (tmp_path / "engine" / name).mkdir(parents=True)
+    return engine_stack(engine, project, tmp_path / "engine" / name, name, KUBECONFIG=str(kubeconfig))
+
+
+@pytest.fixture
+def dev(engine, project, tmp_path) -> EngineStack:
+    return stack_with_kubeconfig(engine, project, tmp_path)
 
 
 def git_status(project: Path) -> str:

@@ -21,8 +21,8 @@ from pulumi.automation.events import PolicyEvent
 from components.engine import policy_pack
 from components.engine.runner import EXIT_POLICY
 from tests.cli.conftest import copy_program
-from tests.cli.test_engine import KUBECONFIG
-from tests.engine_runs import EngineStack, engine_stack, require_engine
+from tests.cli.test_engine import edit_models, stack_with_kubeconfig
+from tests.engine_runs import EngineStack, require_engine
 
 pytestmark = pytest.mark.engine
 
@@ -37,12 +37,6 @@ def project(tmp_path) -> Path:
     return copy_program(tmp_path / "project")
 
 
-def stack_of(engine, project: Path, tmp_path: Path, name: str = "dev") -> EngineStack:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(KUBECONFIG)
-    return engine_stack(engine, project, tmp_path / f"engine-{name}", name, KUBECONFIG=str(kubeconfig))
-
-
 def edit_yaml(path: Path, change: Callable[[dict], None]) -> None:
     document = yaml.safe_load(path.read_text())
     change(document)
@@ -50,7 +44,7 @@ def edit_yaml(path: Path, change: Callable[[dict], None]) -> None:
 
 
 def edit_model(project: Path, index: int, change: Callable[[dict], None]) -> None:
-    edit_yaml(project / "Pulumi.dev.yaml", lambda d: change(d["config"]["model-fleet:models"][index]))
+    edit_models(project, lambda models: change(models[index]))
 
 
 def edit_settings(project: Path, rule: str, stack: str = "dev", **settings) -> None:
@@ -148,7 +142,7 @@ BREAKS = {
 def test_a_stack_that_breaks_a_mandatory_rule_fails_preview_with_its_message(rule, engine, project, tmp_path):
     break_it, message = BREAKS[rule]
     break_it(project)
-    result, violations = preview(stack_of(engine, project, tmp_path), tmp_path)
+    result, violations = preview(stack_with_kubeconfig(engine, project, tmp_path), tmp_path)
     output = result.stdout + result.stderr
     assert result.returncode == EXIT_POLICY, output
     # The engine's own policy summary, with the rule and its message.
@@ -161,7 +155,7 @@ def test_a_stack_that_breaks_a_mandatory_rule_fails_preview_with_its_message(rul
 def test_an_advisory_rule_shows_its_warning_and_the_preview_passes(engine, project, tmp_path):
     edit_settings(project, "image-source", enforcementLevel="advisory")
     deployment_config(0, image="vllm/vllm-openai:latest")(project)
-    result, violations = preview(stack_of(engine, project, tmp_path), tmp_path)
+    result, violations = preview(stack_with_kubeconfig(engine, project, tmp_path), tmp_path)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "- [advisory]  image-source  (" in output and "has the tag `latest`" in output
@@ -186,7 +180,7 @@ def render_instead_of_the_live_cluster(project: Path, name: str) -> None:
 def test_every_committed_stack_passes_its_environments_rules(name, engine, project, tmp_path):
     if name != "dev":
         render_instead_of_the_live_cluster(project, name)
-    result, violations = preview(stack_of(engine, project, tmp_path, name), tmp_path)
+    result, violations = preview(stack_with_kubeconfig(engine, project, tmp_path, name), tmp_path)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert f"settings {project / 'policy' / 'config' / f'{name}.json'}" in result.stderr
@@ -195,7 +189,7 @@ def test_every_committed_stack_passes_its_environments_rules(name, engine, proje
 
 
 def test_policy_analyze_of_an_exported_state_reports_what_preview_reports(engine, project, tmp_path):
-    dev = stack_of(engine, project, tmp_path)
+    dev = stack_with_kubeconfig(engine, project, tmp_path)
     dev.run("up")
     state = tmp_path / "state.json"
     state.write_text(dev.cli("stack", "export").stdout)
