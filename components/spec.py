@@ -470,6 +470,10 @@ class Routing(str, Enum):
     none = "none"
 
 
+# What a canary may set of the model's `deployment_config` (besides `huggingface_id`, the entry's).
+CANARY_DEPLOYMENT_KEYS = ("image", "command", "args")
+
+
 class Canary(Strict):
     """A second version of a model, deployed beside it under `<name>-<version>`, taking `weight`
     percent of the model's requests; what it does not set is the model's own."""
@@ -493,7 +497,7 @@ class Canary(Strict):
     @property
     def overrides(self) -> dict[str, Any]:
         """The `deployment_config` values the canary sets itself."""
-        return {key: getattr(self, key) for key in ("image", "command", "args") if getattr(self, key) is not None}
+        return {key: getattr(self, key) for key in CANARY_DEPLOYMENT_KEYS if getattr(self, key) is not None}
 
 
 class ModelEntry(Strict):

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from components import catalog, kept, stack_files
+from components.spec import CANARY_DEPLOYMENT_KEYS
 
 UNSET = "(unset)"
 
@@ -59,12 +60,7 @@ def changes(old_entry: Any, new_entry: Any) -> dict[str, tuple[Any, Any]]:
 
 
 # What a canary sets of its own, by the entry's path that holds the same value once it is the model.
-CANARY_VALUES = {
-    "image": "deployment_config.image",
-    "command": "deployment_config.command",
-    "args": "deployment_config.args",
-    "huggingface_id": "huggingface_id",
-}
+CANARY_VALUES = {**{key: f"deployment_config.{key}" for key in CANARY_DEPLOYMENT_KEYS}, "huggingface_id": "huggingface_id"}
 
 
 def finished_canary(running: Any, finished: Any) -> str | None:
