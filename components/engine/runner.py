@@ -121,15 +121,14 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    pack = policy_pack.pack_for(project_dir, args.stack) if operation in ("preview", "up") else None
-    if operation in ("preview", "up"):
-        print(
-            f"    {pack.describe() if pack else f'no policy pack ({policy_pack.ANALYZER}) in {project_dir}; no policy is checked'}",
-            file=sys.stderr,
-        )
+    # The engine runs the policy pack where it plans changes: previews and updates.
     policies: dict = {}
-    if pack is not None:
-        policies = {"policy_packs": [str(pack.analyzer)], "policy_pack_configs": [str(pack.config)] if pack.config else None}
+    if operation in ("preview", "up"):
+        pack = policy_pack.pack_for(project_dir, args.stack)
+        said = pack.describe() if pack else f"no policy pack ({policy_pack.ANALYZER}) in {project_dir}; no policy is checked"
+        print(f"    {said}", file=sys.stderr)
+        if pack is not None:
+            policies = {"policy_packs": [str(pack.analyzer)], "policy_pack_configs": [str(pack.config)] if pack.config else None}
     violations: list[policy_pack.Violation] = []
 
     def on_event(event) -> None:
