@@ -93,9 +93,9 @@ def program_project(directory: Path, models: int) -> Path:
 
 def floor_project(directory: Path, program: Path) -> Path:
     """The floor's project: the same objects and provider settings, precomputed, and the floor program."""
-    from components import config
+    from components.contract import config
+    from components.contract.spec import SERVICE_MONITOR_CRD
     from components.manifests import namespace, objects
-    from components.spec import SERVICE_MONITOR_CRD
 
     loaded = config.load_stack_file(program, STACK)
     spec = loaded.spec

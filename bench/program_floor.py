@@ -14,9 +14,9 @@ NAMESPACE = ""
 
 def prepare(project: Path, stack: str) -> None:
     global NAMESPACE
-    from components import config
+    from components.contract import config
+    from components.contract.spec import SERVICE_MONITOR_CRD
     from components.manifests import namespace, objects
-    from components.spec import SERVICE_MONITOR_CRD
 
     loaded = config.load_stack_file(project, stack)
     spec = loaded.spec

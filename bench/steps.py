@@ -25,7 +25,7 @@ def _docs_main(project: Path, *extra: str) -> Callable[[], Any]:
 
 
 def check(project: Path) -> Callable[[], Any]:
-    from components.__main__ import main
+    from components.commands.cli import main
 
     return lambda: main(["check", "--stack", STACK, "--project-dir", str(project)])
 
@@ -87,8 +87,8 @@ def _program(directory: Path, values: dict[str, str]) -> Callable[[], Any]:
     # resource modules pulumi_kubernetes would load on first use.
     for module in (
         "components.model_deployment",
-        "components.config",
-        "components.manifest_files",
+        "components.contract.config",
+        "components.files.manifest_files",
         "docsgen.writer",
         "pulumi_kubernetes.core.v1",
         "pulumi_kubernetes.apps.v1",

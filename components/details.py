@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+from components.contract.spec import SERVING_PORT, ModelEntry
 from components.manifests.labels import pvc_name
-from components.spec import SERVING_PORT, ModelEntry
 
 
 def public_id(entry: ModelEntry, namespace: str) -> str:

@@ -9,9 +9,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import SecretStr
 
+from components.contract.spec import ModelEntry
 from components.details import COMPONENT_TYPE, deployment_status, model_details
 from components.manifests import deployment, objects
-from components.spec import ModelEntry
 
 TYPE = COMPONENT_TYPE
 

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from components import config
-from components.problems import ConfigError
+from components.contract import config
+from components.contract.problems import ConfigError
 from docsgen import writer
 
 

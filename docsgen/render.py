@@ -10,9 +10,9 @@ from pathlib import PurePosixPath
 
 import jinja2
 
-from components import docs_facts
+from components.contract import docs_facts
+from components.contract.spec import FULL_WEIGHT, MODEL_ID, Limits, LimitTier, ModelEntry, ModelType, StackSpec
 from components.details import served_model_id
-from components.spec import FULL_WEIGHT, MODEL_ID, Limits, LimitTier, ModelEntry, ModelType, StackSpec
 
 
 class Escaped(str):

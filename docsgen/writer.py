@@ -27,9 +27,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from components import atomic_files, written_record
-from components.problems import ConfigError, Problem
-from components.spec import StackSpec
+from components.contract.problems import ConfigError, Problem
+from components.contract.spec import StackSpec
+from components.files import atomic_files, written_record
 from docsgen import pages, render
 
 RECORD = Path(render.SNIPPETS_DIR) / render.INCLUDE_BASE / ".model-fleet-generated.json"

@@ -20,9 +20,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.k8s_names import MANAGED_LABEL, MODEL_NAME_LABEL, RETAIN_ON_DELETE_ANNOTATION
-from components.problems import HF_TOKEN_PATTERN
-from components.spec import TOKEN_ENV_NAMES, quantity_value
+from components.contract.k8s_names import MANAGED_LABEL, MODEL_NAME_LABEL, RETAIN_ON_DELETE_ANNOTATION
+from components.contract.problems import HF_TOKEN_PATTERN
+from components.contract.spec import TOKEN_ENV_NAMES, quantity_value
 
 Level = Literal["advisory", "mandatory", "remediate", "disabled"]
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"

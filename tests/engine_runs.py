@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-import pr_preview
+from components.commands import pr_preview
 from components.engine import discover
 from tests.cli.conftest import PASSPHRASE, ROOT, cli_environment
 

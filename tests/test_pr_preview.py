@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-import pr_preview
-from components import config
+from components.commands import pr_preview
+from components.contract import config
+from components.contract.spec import GatewayRef
 from components.engine import policy_pack, runner
 from components.engine.discover import Engine
 from components.manifests import http_route
-from components.spec import GatewayRef
 from docsgen.__main__ import main as docsgen
 from harness.factories import entry, pooled_stack, stack, write_stack
 

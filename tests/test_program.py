@@ -182,7 +182,7 @@ def test_render_mode_writes_the_manifests_on_every_run_whatever_the_state(projec
     assert {p.name: p.read_bytes() for p in rendered.iterdir()} == first
 
     shutil.rmtree(project / "rendered")
-    from components.__main__ import main as cli
+    from components.commands.cli import main as cli
 
     assert cli(["render", "--stack", "dev", "--project-dir", str(project)]) == 0
     assert {p.name: p.read_bytes() for p in rendered.iterdir()} == first

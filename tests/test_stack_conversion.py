@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from components import preflight
-from components.spec import GPUNode
+from components.contract import preflight
+from components.contract.spec import GPUNode
 from harness import pulumi_mocks
 from harness.program import copy_project, run_program
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
+from components.contract.spec import SERVING_PORT, TOKEN_ENV_NAMES, ModelEntry
 from components.manifests.labels import env_secret_name, metadata, pvc_name, secret_name, selector
-from components.spec import SERVING_PORT, TOKEN_ENV_NAMES, ModelEntry
 
 HEALTH_PATH = "/health"
 HF_CACHE_PATH = "/root/.cache/huggingface"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from components.contract.spec import GatewayRef, ModelEntry
 from components.manifests import inference_pool
 from components.manifests.labels import metadata
-from components.spec import GatewayRef, ModelEntry
 
 # The header the extension's body-based router sets from the request body's `model`.
 MODEL_NAME_HEADER = "X-Gateway-Model-Name"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from components.contract.spec import SERVING_PORT, EndpointPicker, ModelEntry
 from components.manifests.labels import metadata, selector
-from components.spec import SERVING_PORT, EndpointPicker, ModelEntry
 
 API_VERSION = "inference.networking.k8s.io/v1"
 GROUP = API_VERSION.split("/")[0]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from components import k8s_names
-from components.k8s_names import MANAGED_LABEL, MODEL_ENGINE_LABEL, MODEL_NAME_LABEL, MODEL_PORT_LABEL
-from components.spec import SERVING_PORT, ModelEntry
+from components.contract import k8s_names
+from components.contract.k8s_names import MANAGED_LABEL, MODEL_ENGINE_LABEL, MODEL_NAME_LABEL, MODEL_PORT_LABEL
+from components.contract.spec import SERVING_PORT, ModelEntry
 
 __all__ = ["MODEL_NAME_LABEL", "labels", "metadata", "pvc_name", "secret_name", "env_secret_name", "selector"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.k8s_names import MANAGED_LABEL
+from components.contract.k8s_names import MANAGED_LABEL
 
 
 def build(namespace: str) -> dict:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from components.contract.spec import FULL_WEIGHT, EndpointPicker, GatewayRef, ModelEntry, MonitoringConfig, Routing, StackSpec
 from components.manifests import deployment, http_route, inference_pool, pod_autoscaler, pvc, secret, service, service_monitor
-from components.spec import FULL_WEIGHT, EndpointPicker, GatewayRef, ModelEntry, MonitoringConfig, Routing, StackSpec
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from components.contract.spec import SERVING_PORT, ModelEntry
 from components.manifests.labels import metadata
-from components.spec import SERVING_PORT, ModelEntry
 
 # AIBrix >= 0.5 reads the generic cooldown key; 0.4 and older read the KPA-specific one.
 # Each version ignores the key it does not know, so both are set.

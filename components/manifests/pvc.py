@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from components.k8s_names import RETAIN_ON_DELETE_ANNOTATION
+from components.contract.k8s_names import RETAIN_ON_DELETE_ANNOTATION
+from components.contract.spec import ModelEntry
 from components.manifests.labels import metadata, pvc_name
-from components.spec import ModelEntry
 
 
 def build(entry: ModelEntry, namespace: str) -> dict:

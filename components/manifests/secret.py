@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.contract.spec import ModelEntry
 from components.manifests.labels import env_secret_name, metadata, secret_name
-from components.spec import ModelEntry
 
 
 def _secret(entry: ModelEntry, namespace: str, name: str, data: dict[str, Any] | None) -> dict:

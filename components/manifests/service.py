@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from components.contract.spec import SERVING_PORT, ModelEntry
 from components.manifests.labels import metadata, selector
-from components.spec import SERVING_PORT, ModelEntry
 
 
 def build(entry: ModelEntry, namespace: str) -> dict:

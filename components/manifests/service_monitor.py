@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from components.contract.spec import ModelEntry, MonitoringConfig
 from components.manifests.labels import metadata, selector
-from components.spec import ModelEntry, MonitoringConfig
 
 
 def build(entry: ModelEntry, namespace: str, monitoring: MonitoringConfig) -> dict:

@@ -67,7 +67,7 @@ def cli_environment(home: Path, backend: str | None) -> dict[str, str]:
 STACK_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml")
 # What the engine needs to run the program from a copy of the project (.gitignore: the tests
 # check that a run leaves `git status` clean).
-PROGRAM = ("__main__.py", "components", "docsgen", "docs", "policy", "pr_preview.py", ".gitignore")
+PROGRAM = ("__main__.py", "components", "docsgen", "docs", "policy", ".gitignore")
 
 
 def copy_stack_files(target: Path) -> Path:

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import config, manifest_files
+from components.contract import config
+from components.contract.spec import SERVICE_MONITOR_CRD
+from components.files import manifest_files
 from components.manifests import objects
-from components.spec import SERVICE_MONITOR_CRD
 from tests.cli.conftest import ROOT, TOKEN, TOKEN_PATH, copy_program
 from tests.engine_runs import EngineStack, engine_stack, require_engine
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import pr_preview
+from components.commands import pr_preview
 from components.engine import build
 from components.engine import discover as engine
 from tests.cli.conftest import ROOT, copy_program

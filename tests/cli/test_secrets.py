@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from components import config, pulumi_config, secret_values, stack_files
+from components.contract import config, pulumi_config, secret_values, stack_files
 from tests.cli.conftest import PASSPHRASE, TOKEN, TOKEN_PATH, cli_environment, python_m, runner, stack_value
 
 pytestmark = pytest.mark.cli

@@ -11,8 +11,8 @@ from kubernetes import client
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
-from components.preflight import GFD_MEMORY_LABEL, GFD_PRODUCT_LABEL, GPU_RESOURCE
-from components.spec import ENVOY_GATEWAY_CRD, GPU_OPERATOR_CRD, KUBERAY_CRD
+from components.contract.preflight import GFD_MEMORY_LABEL, GFD_PRODUCT_LABEL, GPU_RESOURCE
+from components.contract.spec import ENVOY_GATEWAY_CRD, GPU_OPERATOR_CRD, KUBERAY_CRD
 from tests.cluster.controlplane import KWOK_NODE_ANNOTATION
 from tests.cluster.kube import wait_until
 

@@ -8,11 +8,11 @@ from kubernetes import client
 from kubernetes.client import ApiClient
 from pydantic import SecretStr
 
-from components import config
+from components.contract import config
+from components.contract.spec import ModelEntry, StackSpec
 from components.manifests import namespace as namespace_manifest
 from components.manifests import objects
 from components.manifests.labels import MODEL_NAME_LABEL
-from components.spec import ModelEntry, StackSpec
 from harness.factories import DELETE, entry, gpu_entry
 from tests.cluster.contents import NODES
 from tests.cluster.kube import wait_until

@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from components import config
+from components.contract import config
 from components.manifests import objects
 from components.manifests.labels import MODEL_NAME_LABEL
 from harness.factories import DELETE, entry

@@ -6,7 +6,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from components.spec import AIBRIX_CRD
+from components.contract.spec import AIBRIX_CRD
 from harness.factories import gpu_entry, write_stack
 from tests import schemas
 from tests.cluster.contents import NODES, install_crds

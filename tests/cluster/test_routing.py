@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
+from components.contract.spec import HTTP_ROUTE_CRD, INFERENCE_POOL_CRD
 from components.manifests.labels import MODEL_NAME_LABEL
-from components.spec import HTTP_ROUTE_CRD, INFERENCE_POOL_CRD
 from harness.factories import DELETE, POOL_ROUTING, entry, gpu_entry
 from tests.cluster import fleet
 from tests.cluster.kube import apply, wait_until

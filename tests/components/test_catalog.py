@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from components import catalog, config, secret_values, stack_files
-from components.problems import ConfigError
+from components.contract import catalog, config, secret_values, stack_files
+from components.contract.problems import ConfigError
 from harness.factories import catalog_entry, entry, stack, write_project, write_stack
 
 pytestmark = pytest.mark.unit

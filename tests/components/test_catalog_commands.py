@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.__main__ import main as cli
+from components.commands.cli import main as cli
 from harness.factories import catalog_entry, write_project
 
 pytestmark = pytest.mark.unit

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from components import config, reference, stack_files
-from components.__main__ import main as cli
-from components.problems import ConfigError
+from components.commands.cli import main as cli
+from components.contract import config, reference, stack_files
+from components.contract.problems import ConfigError
 from harness.factories import DELETE, entry, stack, write_stack
 
 # Each test's tier is marked on it: `unit` runs in this process, `process` starts bash or a command.
@@ -164,7 +164,7 @@ def test_dev_stack_passes_the_preflight_with_its_inventory():
 @pytest.mark.unit
 def test_the_handbooks_reference_is_generated_from_the_schema():
     page = reference.PAGE.read_text()
-    assert reference.updated(page) == page, "run: .venv/bin/python -m components.reference"
+    assert reference.updated(page) == page, "run: .venv/bin/python -m components.contract.reference"
     for key in ("hugging_face_token", "startup_timeout_seconds", "retain_cache_on_delete", "render_yaml_to_directory"):
         assert f"| `{key}` |" in page
 

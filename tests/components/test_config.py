@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from components import config, pulumi_config, secret_values
-from components.problems import ConfigError
-from components.spec import QUANTITY, quantity_value
+from components.contract import config, pulumi_config, secret_values
+from components.contract.problems import ConfigError
+from components.contract.spec import QUANTITY, quantity_value
 from harness.factories import DELETE, SEED_REQUEST, entry, gpu_entry, stack, write_stack
 
 pytestmark = pytest.mark.unit

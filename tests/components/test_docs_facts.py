@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from components import config, docs_facts
-from components.problems import ConfigError
-from components.spec import ModelType
+from components.contract import config, docs_facts
+from components.contract.problems import ConfigError
+from components.contract.spec import ModelType
 from harness.factories import entry, stack
 
 pytestmark = pytest.mark.unit

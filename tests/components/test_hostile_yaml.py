@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.__main__ import main as cli
+from components.commands.cli import main as cli
 from docsgen.__main__ import main as docsgen
 from harness.factories import entry, stack, write_stack
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import config, live_cluster
-from components.__main__ import main as cli
-from components.field_problems import shown
-from components.live_cluster import PreflightError, parse_list
-from components.problems import ConfigError
+from components.commands.cli import main as cli
+from components.contract import config, live_cluster
+from components.contract.field_problems import shown
+from components.contract.live_cluster import PreflightError, parse_list
+from components.contract.problems import ConfigError
 from harness.factories import DELETE, entry, gpu_entry, stack, write_stack
 from tests.kube_api import FakeKubeAPI, deployment, node
 
@@ -571,7 +571,7 @@ def test_kubeconfig_files_listed_in_kubeconfig_are_merged_the_first_entry_of_a_n
 
 
 def _client(kubeconfig: Path | None = None, context: str | None = None):
-    from components.spec import KubernetesConfig
+    from components.contract.spec import KubernetesConfig
 
     class Spec:
         kubernetes = KubernetesConfig(kubeconfig=str(kubeconfig) if kubeconfig else None, context=context)

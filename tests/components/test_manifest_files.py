@@ -12,10 +12,11 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from components import atomic_files, config, manifest_files
-from components.__main__ import main as cli
+from components.commands.cli import main as cli
+from components.contract import config
+from components.contract.problems import ConfigError
+from components.files import atomic_files, manifest_files
 from components.manifests import objects
-from components.problems import ConfigError
 from harness.factories import entry, pooled_stack, stack, write_stack
 from harness.program import copy_project
 

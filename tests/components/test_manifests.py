@@ -7,10 +7,10 @@ import kubernetes_validate
 import pytest
 from pydantic import SecretStr
 
-from components import config
+from components.contract import config
+from components.contract.problems import ConfigError
+from components.contract.spec import ModelEntry, MonitoringConfig
 from components.manifests import deployment, labels, objects, pod_autoscaler, pvc, secret, service, service_monitor
-from components.problems import ConfigError
-from components.spec import ModelEntry, MonitoringConfig
 from harness.factories import entry, stack
 from tests import schemas
 

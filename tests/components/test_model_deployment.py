@@ -8,10 +8,10 @@ import pulumi
 import pytest
 from pydantic import SecretStr
 
-from components import config
+from components.contract import config
+from components.contract.spec import MonitoringConfig
 from components.manifests import deployment, objects, pod_autoscaler, pvc, service, service_monitor
 from components.model_deployment import TYPE, ModelDeployment
-from components.spec import MonitoringConfig
 from harness import pulumi_mocks
 from harness.factories import entry, stack
 

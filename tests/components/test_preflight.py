@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from components import config, preflight
-from components.__main__ import main as cli
-from components.problems import ConfigError
+from components.commands.cli import main as cli
+from components.contract import config, preflight
+from components.contract.problems import ConfigError
 from harness.factories import DELETE, entry, gpu_entry, stack, write_stack
 from tests.kube_api import FakeKubeAPI, deployment, node
 

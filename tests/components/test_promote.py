@@ -12,8 +12,9 @@ import os
 import pytest
 import yaml
 
-from components import atomic_files, stack_files
-from components.__main__ import main as cli
+from components.commands.cli import main as cli
+from components.contract import stack_files
+from components.files import atomic_files
 from harness.factories import catalog_entry, write_project
 
 pytestmark = pytest.mark.unit

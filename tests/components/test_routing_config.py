@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from components import config
-from components.__main__ import main as cli
-from components.problems import ConfigError
-from components.spec import Routing
+from components.commands.cli import main as cli
+from components.contract import config
+from components.contract.problems import ConfigError
+from components.contract.spec import Routing
 from harness.factories import entry, pooled_stack, stack, write_stack
 
 pytestmark = pytest.mark.unit

@@ -5,10 +5,11 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from components import config, manifest_files
+from components.contract import config
+from components.contract.spec import EndpointPicker, GatewayRef, StackSpec
+from components.files import manifest_files
 from components.manifests import http_route, inference_pool, objects
 from components.manifests.labels import labels
-from components.spec import EndpointPicker, GatewayRef, StackSpec
 from harness.factories import DELETE, entry, pooled_stack, stack
 from tests import schemas
 

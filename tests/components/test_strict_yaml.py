@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.strict_yaml import MAX_DEPTH, MAX_EXPANDED_NODES, StrictYAMLError, parse_yaml, read_yaml
+from components.contract.strict_yaml import MAX_DEPTH, MAX_EXPANDED_NODES, StrictYAMLError, parse_yaml, read_yaml
 
 pytestmark = pytest.mark.unit
 

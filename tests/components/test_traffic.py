@@ -7,10 +7,11 @@ import json
 import pytest
 import yaml
 
-from components import config, traffic
-from components.__main__ import main as cli
+from components.commands import traffic
+from components.commands.cli import main as cli
+from components.contract import config
+from components.contract.spec import GatewayRef
 from components.manifests import http_route
-from components.spec import GatewayRef
 from harness.factories import INVENTORY, POOL_ROUTING, ROUTING_CRDS, catalog_entry, entry, pooled_stack, write_project
 
 pytestmark = pytest.mark.unit

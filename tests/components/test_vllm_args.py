@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import vllm_args
+from components.contract import vllm_args
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components import vllm_args
+from components.contract import vllm_args
 
 pytestmark = pytest.mark.unit
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from components.spec import ModelType
+from components.contract.spec import ModelType
 from docsgen import render
 
 # Each test's tier is marked on it: `unit` runs in this process, `process` starts bash or a command.

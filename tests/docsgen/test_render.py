@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components import config
+from components.contract import config
 from docsgen import writer
 from harness.factories import entry, stack
 

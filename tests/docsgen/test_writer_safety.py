@@ -17,7 +17,8 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from components import atomic_files, config
+from components.contract import config
+from components.files import atomic_files
 from docsgen import writer
 from docsgen.__main__ import main as docsgen
 from harness.factories import entry, stack, write_stack
@@ -452,7 +453,7 @@ def test_a_docs_run_killed_before_any_replace_or_delete_leaves_old_or_new_files_
 HOLDER = """
 import sys
 from pathlib import Path
-from components import config
+from components.contract import config
 from docsgen import writer
 
 project = Path(sys.argv[1])

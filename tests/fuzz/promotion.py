@@ -35,8 +35,9 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-from components import catalog, kept, stack_diff, stack_files
-from components.__main__ import main as cli
+from components.commands import kept, stack_diff
+from components.commands.cli import main as cli
+from components.contract import catalog, stack_files
 from harness.factories import INVENTORY
 from tests.fuzz.strategies import Result, display_names, model_entries, names
 

@@ -11,7 +11,7 @@ Every case is a raw `model-fleet:*` mapping built with harness.factories:
 - tampered_cases: a valid case whose docs tree is tampered with after a first run (the record of
   generated files edited to point elsewhere) or before it (a snippet folder that is a symlink).
 
-check(case) runs a case through the project's entry points, `components.config` and
+check(case) runs a case through the project's entry points, `components.contract.config` and
 `docsgen.writer` on a temporary docs root, runs every generated snippet with curl, jq, sleep and
 the openai package replaced by recorders, and returns the findings. The test tier asserts there
 are none; tests/fuzz/campaign.py counts them over a long campaign.
@@ -39,8 +39,8 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-from components import config
-from components.problems import ConfigError
+from components.contract import config
+from components.contract.problems import ConfigError
 from docsgen import writer
 from harness.factories import DELETE, INVENTORY, entry, set_path, stack
 

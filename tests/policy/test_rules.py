@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from components import config
+from components.contract import config
 from components.manifests import namespace, objects
 from harness.factories import INVENTORY, entry, pooled_stack, stack
 from policy import pack, rules

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from components import config
+from components.contract import config
+from components.contract.spec import ModelType
 from components.details import served_model_id
-from components.spec import ModelType
 from tests.docsgen.site import FLEET
 from tests.servers import install
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from components.spec import ModelType
+from components.contract.spec import ModelType
 from docsgen import render
 from tests.docsgen.site import FLEET, PLATFORM, SNIPPETS, Model, generate_docs, require_tools
 from tests.docsgen.test_snippets_run import PYTHON_RUNNER, SLEEP_SHIM

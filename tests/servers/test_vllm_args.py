@@ -1,4 +1,4 @@
-"""Our reading of vLLM command lines (components/vllm_args.py) against the installed vLLM's own parser.
+"""Our reading of vLLM command lines (components/contract/vllm_args.py) against the installed vLLM's own parser.
 
 For every model entry of every committed stack and of the test fleet, the same command line is
 read by vLLM's argument parser (tests/servers/vllm_parse.py, in the vLLM venv): vLLM must accept
@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from components import stack_files, vllm_args
+from components.contract import stack_files, vllm_args
 from tests.docsgen.site import FLEET
 from tests.servers import install
 from tests.servers.conftest import REPO, require_servers

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from components import catalog
-from components.field_problems import entry_label, shown
-from components.problems import HF_TOKEN_PATTERN, Problem
-from components.spec import NAMESPACE
+from components.contract import catalog
+from components.contract.field_problems import entry_label, shown
+from components.contract.problems import HF_TOKEN_PATTERN, Problem
+from components.contract.spec import NAMESPACE
 
 # The same in a file's text, where folding may have broken it over lines: each further piece is a
 # whole line of letters and digits (a line holding a key has a colon, and ends the token).

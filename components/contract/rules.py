@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from components import docs_facts, k8s_names, vllm_args
-from components.field_problems import quoted, shown
-from components.k8s_names import OWN_LABEL_KEYS
-from components.problems import Findings, Problem
-from components.spec import (
+from components.contract import docs_facts, k8s_names, vllm_args
+from components.contract.field_problems import quoted, shown
+from components.contract.k8s_names import OWN_LABEL_KEYS
+from components.contract.problems import Findings, Problem
+from components.contract.spec import (
     MODEL_ID,
     SERVING_PORT,
     TOKEN_ENV_NAMES,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from components import catalog
+from components.contract import catalog
 
 # Scaling, node placement, the cluster's storage and routing, the Hugging Face token and the docs.
 KEPT = (

@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from components import k8s_names, vllm_args
+from components.contract import k8s_names, vllm_args
 
 # What the gateway and every snippet may carry as a model ID: an HF-style id such as
 # `mistralai/Mistral-Nemo-Instruct-2407`, or a local path. The snippets escape it anyway.

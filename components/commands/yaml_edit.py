@@ -26,8 +26,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from components import catalog
-from components.kept import same
+from components.commands.kept import same
+from components.contract import catalog
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 # Lists and maps are written on one line up to this width; a longer one (a vLLM command line) gets a line per item.

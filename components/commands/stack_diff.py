@@ -2,7 +2,7 @@
 
 python -m components diff --from A --to B [--json]     # exit 0 when B serves what A serves, 1 when not
 
-A value B keeps as its own (components/kept.py: scaling, placement, storage, the token, the docs,
+A value B keeps as its own (components/commands/kept.py: scaling, placement, storage, the token, the docs,
 its secrets) is listed but is no difference: it is what `promote --from A --to B` leaves as it is,
 so diff exits 0 exactly when promote has nothing to change.
 """
@@ -17,8 +17,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from components import catalog, kept, stack_files
-from components.spec import CANARY_DEPLOYMENT_KEYS
+from components.commands import kept
+from components.contract import catalog, stack_files
+from components.contract.spec import CANARY_DEPLOYMENT_KEYS
 
 UNSET = "(unset)"
 

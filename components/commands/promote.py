@@ -3,9 +3,9 @@
     python -m components promote --from A --to B [--model NAME ...] [--write]
 
 For each model, B's item comes to serve A's entry, except for what B keeps as its own
-(components/kept.py: scaling, placement, storage, the token, the docs and every secret). A
+(components/commands/kept.py: scaling, placement, storage, the token, the docs and every secret). A
 catalog item stays a catalog item, with the overrides that give that entry. The stack file is
-edited in place (components/yaml_edit.py): only the values that change are written, so its
+edited in place (components/commands/yaml_edit.py): only the values that change are written, so its
 comments, quoting, indentation, line endings and BOM stay as they were.
 
 Nothing is written unless the result reads back, through the project's own reader, as exactly
@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components import atomic_files, catalog, config, kept, stack_diff, stack_files, yaml_edit
-from components.field_problems import entry_label
-from components.problems import ConfigError, Problem, did_you_mean
-from components.spec import NAMESPACE
+from components.commands import kept, stack_diff, yaml_edit
+from components.contract import catalog, config, stack_files
+from components.contract.field_problems import entry_label
+from components.contract.problems import ConfigError, Problem, did_you_mean
+from components.contract.spec import NAMESPACE
+from components.files import atomic_files
 
 MODELS_KEY = f"{NAMESPACE}:models"
 

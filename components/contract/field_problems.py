@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from components import catalog
-from components.problems import Problem, did_you_mean
-from components.spec import ModelEntry
+from components.contract import catalog
+from components.contract.problems import Problem, did_you_mean
+from components.contract.spec import ModelEntry
 
 
 def shown(value: str) -> str:

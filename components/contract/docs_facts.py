@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components import vllm_args
-from components.spec import Limits, LimitTier, ModelDocs, ModelEntry, ModelType
+from components.contract import vllm_args
+from components.contract.spec import Limits, LimitTier, ModelDocs, ModelEntry, ModelType
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import stat
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from components.problems import Problem
+from components.contract.problems import Problem
 
 _HEX = re.compile(r"[0-9a-f]{64}")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.spec import NAMESPACE
+from components.contract.spec import NAMESPACE
 
 
 def raw_from_cli_json(document: dict[str, Any]) -> dict[str, Any]:

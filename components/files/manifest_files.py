@@ -18,12 +18,12 @@ from pathlib import Path
 
 import yaml
 
-from components import atomic_files, written_record
+from components.contract.preflight import ClusterFacts
+from components.contract.problems import ConfigError, Problem
+from components.contract.spec import SERVICE_MONITOR_CRD, StackSpec
+from components.files import atomic_files, written_record
 from components.manifests import namespace as namespace_manifest
 from components.manifests import objects
-from components.preflight import ClusterFacts
-from components.problems import ConfigError, Problem
-from components.spec import SERVICE_MONITOR_CRD, StackSpec
 
 RECORD = ".model-fleet-rendered.json"
 # The kinds of object stack_objects declares, as file_name spells them.

@@ -17,11 +17,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from components import catalog, k8s_names, preflight, rules
-from components.field_problems import absent_problems, entry_label, pydantic_problems, quoted, shown
-from components.problems import ConfigError, Findings, Problem, did_you_mean
-from components.spec import NAMESPACE, DeploymentConfig, ModelDocs, ModelEntry, Requirements, Routing, RoutingConfig, StackSpec
-from components.stack_files import StackFiles, model_fleet_section, read_stack
+from components.contract import catalog, k8s_names, preflight, rules
+from components.contract.field_problems import absent_problems, entry_label, pydantic_problems, quoted, shown
+from components.contract.problems import ConfigError, Findings, Problem, did_you_mean
+from components.contract.spec import NAMESPACE, DeploymentConfig, ModelDocs, ModelEntry, Requirements, Routing, RoutingConfig, StackSpec
+from components.contract.stack_files import StackFiles, model_fleet_section, read_stack
 
 
 @dataclass

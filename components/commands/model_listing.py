@@ -6,11 +6,11 @@ import functools
 from datetime import datetime
 from typing import Any
 
+from components.contract.field_problems import shown
+from components.contract.k8s_names import MODEL_NAME_LABEL
+from components.contract.live_cluster import Listed, ListRequest, LiveCluster, at, labels, mapping, text
+from components.contract.spec import StackSpec
 from components.details import deployment_status, served_model_id
-from components.field_problems import shown
-from components.k8s_names import MODEL_NAME_LABEL
-from components.live_cluster import Listed, ListRequest, LiveCluster, at, labels, mapping, text
-from components.spec import StackSpec
 
 
 def managed(spec: StackSpec) -> list[dict]:

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components import catalog
-from components.field_problems import dotted
-from components.problems import ConfigError, Problem, UnreadableFile
-from components.secret_values import reveal_secure
-from components.spec import NAMESPACE
-from components.strict_yaml import StrictYAMLError, decode, parse_yaml
-from components.token_scan import plaintext_token_problems
+from components.contract import catalog
+from components.contract.field_problems import dotted
+from components.contract.problems import ConfigError, Problem, UnreadableFile
+from components.contract.secret_values import reveal_secure
+from components.contract.spec import NAMESPACE
+from components.contract.strict_yaml import StrictYAMLError, decode, parse_yaml
+from components.contract.token_scan import plaintext_token_problems
 
 
 def stack_file(project_dir: Path, stack: str) -> Path:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from components import live_cluster
-from components.field_problems import shown
-from components.live_cluster import PreflightError as PreflightError
-from components.problems import Findings, Problem
-from components.spec import (
+from components.contract import live_cluster
+from components.contract.field_problems import shown
+from components.contract.live_cluster import PreflightError as PreflightError
+from components.contract.problems import Findings, Problem
+from components.contract.spec import (
     AIBRIX_CRD,
     ENVOY_GATEWAY_CRD,
     GPU_OPERATOR_CRD,

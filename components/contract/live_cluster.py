@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components import strict_yaml
-from components.field_problems import dotted, shown
-from components.spec import StackSpec
+from components.contract import strict_yaml
+from components.contract.field_problems import dotted, shown
+from components.contract.spec import StackSpec
 
 # Every list one command reads from the cluster is done within this, however the server answers:
 # a per-read timeout alone never ends a server that trickles a byte every few seconds.

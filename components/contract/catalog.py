@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.problems import Problem, did_you_mean
+from components.contract.problems import Problem, did_you_mean
 
 PROJECT_FILE = "Pulumi.yaml"
 CATALOG_KEY = "model-fleet:catalog"
 # Where a value of a merged entry came from, besides a stack file's name.
 FROM_CATALOG = "catalog"
-# The config reference's rows for the catalog and the item form (python -m components.reference).
+# The config reference's rows for the catalog and the item form (python -m components.contract.reference).
 REFERENCE_CATALOG_ROW = (
     "catalog",
     "map",

@@ -33,11 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components import config, traffic
+from components.commands import traffic
+from components.contract import config
+from components.contract.problems import ConfigError, redacted
 from components.details import COMPONENT_TYPE as MODEL_TYPE
 from components.engine import discover, policy_pack
 from components.engine.runner import EXIT_POLICY
-from components.problems import ConfigError, redacted
 from docsgen import writer
 
 # Replacement steps collapse into one "replace"; `same` is not a change.
