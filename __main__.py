@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components import collector
 from components.contract import config, pulumi_config, secret_values, stack_files
-from components.contract.problems import ConfigError
+from components.contract.problems import ProblemsFound
 from components.contract.spec import SERVICE_MONITOR_CRD, StackSpec
 from components.files import manifest_files
 from components.manifests import namespace as namespace_manifest
@@ -27,7 +27,7 @@ def load() -> config.LoadedStack:
         files = stack_files.read_stack(PROJECT_DIR, pulumi.get_stack(), required=False)
         raw = secret_values.mark_secrets(pulumi_config.raw_from_pulumi(), stack_files.model_fleet_section(files.stack_config))
         return config.load(raw, source=files.source, extra_problems=files.token_problems, catalog_source=files.catalog_source)
-    except ConfigError as err:
+    except ProblemsFound as err:
         # RunError ends the program with this message alone, without a Python traceback.
         raise pulumi.RunError(err.report()) from None
 
@@ -59,14 +59,14 @@ def docs_plan(spec: StackSpec) -> writer.Plan | None:
         return None
     try:
         return writer.plan_for_writing(spec, writer.docs_root(spec, PROJECT_DIR))
-    except ConfigError as err:
+    except ProblemsFound as err:
         raise pulumi.RunError(err.report()) from None
 
 
 def write_docs(plan: writer.Plan) -> None:
     try:
         changed, deleted = writer.apply(plan)
-    except (ConfigError, writer.WriteError) as err:
+    except (ProblemsFound, writer.WriteError) as err:
         raise pulumi.RunError(str(err)) from None
     pulumi.log.info(f"docs: {len(changed)} written, {len(deleted)} deleted, {len(plan.writes) - len(changed)} unchanged")
 
@@ -77,7 +77,7 @@ def manifests_plan(loaded: config.LoadedStack) -> manifest_files.Plan | None:
         return None
     try:
         return manifest_files.plan(directory, manifest_files.render(loaded.spec, loaded.facts))
-    except ConfigError as err:
+    except ProblemsFound as err:
         raise pulumi.RunError(err.report()) from None
 
 

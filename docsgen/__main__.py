@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from components.contract import config
-from components.contract.problems import ConfigError
+from components.contract.problems import ProblemsFound
 from docsgen import writer
 
 
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         loaded = config.load_stack_file(args.project_dir, args.stack)
-    except ConfigError as err:
+    except ProblemsFound as err:
         print(err.report(), file=sys.stderr)
         return 1
     if not loaded.spec.docs.enabled and args.docs_root is None:
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
             return _check(writer.plan(loaded.spec, root), root, args.stack, len(loaded.spec.models))
         plan = writer.plan_for_writing(loaded.spec, root)
         changed, deleted = writer.apply(plan)
-    except (ConfigError, writer.WriteError) as err:
+    except (ProblemsFound, writer.WriteError) as err:
         print(err, file=sys.stderr)
         return 1
     for path in changed:

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.contract.problems import ConfigError, Problem
+from components.contract.problems import Problem, ProblemsFound
 from components.contract.spec import StackSpec
 from components.files import atomic_files, written_record
 from docsgen import pages, render
@@ -99,7 +99,7 @@ def _reported(root: Path, doing: str) -> Iterator[None]:
         yield
     except OSError as err:
         problem = Problem(_shown(root, err.filename), f"cannot {doing}: {err.strerror or err}")
-        raise ConfigError([problem], source="docs") from err
+        raise ProblemsFound([problem], source="docs") from err
 
 
 def docs_root(spec: StackSpec, project_dir: Path, override: Path | None = None) -> Path:
@@ -113,9 +113,9 @@ def _check_root(root: Path) -> None:
     except FileNotFoundError:
         return
     except OSError as err:
-        raise ConfigError([Problem(str(root), f"cannot read the docs root: {err.strerror}")], source="docs") from err
+        raise ProblemsFound([Problem(str(root), f"cannot read the docs root: {err.strerror}")], source="docs") from err
     if not stat.S_ISDIR(mode):
-        raise ConfigError([Problem(str(root), "the docs root is not a directory")], source="docs")
+        raise ProblemsFound([Problem(str(root), "the docs root is not a directory")], source="docs")
 
 
 def _lock(root: Path) -> RootLock:
@@ -128,7 +128,7 @@ def _lock(root: Path) -> RootLock:
         except BlockingIOError:
             os.close(fd)
             busy = Problem(str(root), "another docs run is writing this docs root; run again when it has finished")
-            raise ConfigError([busy], source="docs") from None
+            raise ProblemsFound([busy], source="docs") from None
         except BaseException:
             os.close(fd)
             raise
@@ -168,7 +168,7 @@ def read_record(root: Path) -> dict[str, frozenset[str]]:
     try:
         return written_record.parse(data, str(RECORD), _include_problem)
     except written_record.RecordError as err:
-        raise ConfigError(err.problems, source="docs") from None
+        raise ProblemsFound(err.problems, source="docs") from None
 
 
 def _within(path: str, root: str) -> bool:
@@ -195,7 +195,7 @@ def _check_inside(root: Path, paths: Iterable[Path]) -> None:
         if not _within(real, real_root):
             problems.append(Problem(str(path), f"resolves to {real}, outside the docs root {real_root}"))
     if problems:
-        raise ConfigError(problems, source="docs")
+        raise ProblemsFound(problems, source="docs")
 
 
 def _orphans(root: Path, directories: Iterable[Path]) -> list[Path]:
@@ -208,7 +208,7 @@ def _page_text(root: Path, path: Path) -> str | None:
     try:
         return None if data is None else data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise ConfigError([Problem(str(path), f"cannot read: not UTF-8 text (byte {err.start})")], source="docs") from err
+        raise ProblemsFound([Problem(str(path), f"cannot read: not UTF-8 text (byte {err.start})")], source="docs") from err
 
 
 def plan(spec: StackSpec, root: Path) -> Plan:
@@ -257,7 +257,7 @@ def _plan(spec: StackSpec, root: Path) -> Plan:
     ]
     problems += written_record.unproven(root / render.SNIPPETS_DIR, previous, gone, str(RECORD))
     if problems:
-        raise ConfigError(problems, source="docs")
+        raise ProblemsFound(problems, source="docs")
 
     owned = set(previous) | current
     for page, path in page_paths.items():
@@ -279,7 +279,7 @@ def _page_problems(path: Path) -> Iterator[None]:
     try:
         yield
     except pages.PageError as err:
-        raise ConfigError([Problem(str(path), message) for message in err.messages], source="docs") from None
+        raise ProblemsFound([Problem(str(path), message) for message in err.messages], source="docs") from None
 
 
 def _models_page(spec: StackSpec, existing: str | None, path: Path) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from components.commands import model_listing, promote, stack_diff
 from components.contract import catalog, config, field_problems, preflight, stack_files
 from components.contract.field_problems import shown
-from components.contract.problems import ConfigError, did_you_mean
+from components.contract.problems import ProblemsFound, did_you_mean
 from components.files import manifest_files
 
 
@@ -174,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             return status(config.load_cluster_facts(args.project_dir, args.stack), args)
         loaded = config.load_stack_file(args.project_dir, args.stack)
         return COMMANDS[args.command](loaded, args)
-    except (ConfigError, preflight.PreflightError) as err:
-        print(err.report() if isinstance(err, ConfigError) else f"error: {err}", file=sys.stderr)
+    except (ProblemsFound, preflight.PreflightError) as err:
+        print(err.report() if isinstance(err, ProblemsFound) else f"error: {err}", file=sys.stderr)
         # diff's exit 1 means "the stacks differ"; a stack it cannot read is another outcome.
         return 2 if args.command == "diff" else 1
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from components.commands import traffic
 from components.contract import config
-from components.contract.problems import ConfigError, redacted
+from components.contract.problems import ProblemsFound, redacted
 from components.details import COMPONENT_TYPE as MODEL_TYPE
 from components.engine import discover, policy_pack
 from components.engine.runner import EXIT_POLICY
@@ -112,7 +112,7 @@ class ResourcePlan:
 def validate(project_dir: Path, stack: str) -> tuple[Validation, config.LoadedStack | None]:
     try:
         loaded = config.load_stack_file(project_dir, stack)
-    except ConfigError as err:
+    except ProblemsFound as err:
         return Validation(report=err.report()), None
     return Validation(models=len(loaded.spec.models)), loaded
 
@@ -123,7 +123,7 @@ def docs_drift(loaded: config.LoadedStack, project_dir: Path) -> DocsDrift:
     root = writer.docs_root(loaded.spec, project_dir)
     try:
         changed, deleted = writer.plan(loaded.spec, root).changes()
-    except ConfigError as err:
+    except ProblemsFound as err:
         return DocsDrift(error=err.report())
     return DocsDrift(
         added=sorted(str(p) for p in changed if not (root / p).exists()),

@@ -27,7 +27,7 @@ from typing import Any
 from components.commands import kept, stack_diff, yaml_edit
 from components.contract import catalog, config, stack_files
 from components.contract.field_problems import entry_label
-from components.contract.problems import ConfigError, Problem, did_you_mean
+from components.contract.problems import Problem, ProblemsFound, did_you_mean
 from components.contract.spec import NAMESPACE
 from components.files import atomic_files
 
@@ -115,7 +115,7 @@ def _read(path: Path) -> str:
 
 
 def promoted(project_dir: Path, from_stack: str, to_stack: str, names: list[str]) -> Promotion:
-    """The promotion, checked; raises ConfigError naming every problem, with nothing written."""
+    """The promotion, checked; raises ProblemsFound naming every problem, with nothing written."""
     source = f"promote {from_stack} -> {to_stack}"
     from_files, from_resolution = stack_files.resolve_stack(project_dir, from_stack, reveal=False)
     to_files, to_resolution = stack_files.resolve_stack(project_dir, to_stack, reveal=False)
@@ -191,7 +191,7 @@ def promoted(project_dir: Path, from_stack: str, to_stack: str, names: list[str]
             appended.append(item_for(wanted, [source_catalog] if source_catalog is not None else [], to_resolution.catalog))
             summary.append(f"{name}: added to {to_files.source}")
     if problems:
-        raise ConfigError(problems, source=source)
+        raise ProblemsFound(problems, source=source)
 
     notes = [
         f"{to_stack} also serves {name}, which {from_stack} does not: promote leaves it"
@@ -206,7 +206,7 @@ def promoted(project_dir: Path, from_stack: str, to_stack: str, names: list[str]
         document.edit_list(["config", MODELS_KEY], edited, appended, lambda index: labels.get(index, f"models[{index}]"))
         after = document.text()
     except yaml_edit.Refused as err:
-        raise ConfigError([Problem(f"{path.name} {err.where}".strip(), err.message)], source=source) from None
+        raise ProblemsFound([Problem(f"{path.name} {err.where}".strip(), err.message)], source=source) from None
     _verify(project_dir, to_stack, to_files, after, wanted_by_name, set(edited), source)
     return Promotion(path, before, after, summary, notes)
 
@@ -217,8 +217,8 @@ def _verify(
     """The edited file, read back through the project's reader, holds what was meant and nothing else changed."""
     try:
         new_files, new_resolution = stack_files.resolve_stack(project_dir, to_stack, reveal=False, text=after)
-    except ConfigError as err:
-        raise ConfigError(
+    except ProblemsFound as err:
+        raise ProblemsFound(
             [Problem(to_files.source, f"the edited file would not read back: {p}") for p in err.problems], source=source
         ) from None
     problems = [
@@ -239,11 +239,11 @@ def _verify(
     missing = promoted_names - set(entries)
     problems += [Problem(f"{to_files.source} {name}", "the edit would not serve this model") for name in sorted(missing)]
     if problems:
-        raise ConfigError(problems, source=source)
+        raise ProblemsFound(problems, source=source)
     known = {str(p) for p in config.offline_problems(to_files)}
     new_problems = [p for p in config.offline_problems(new_files) if str(p) not in known]
     if new_problems:
-        raise ConfigError(
+        raise ProblemsFound(
             [
                 Problem(f"{to_files.source} {p.where}".strip(), f"{p.message} (check would refuse {to_files.source} after this promotion)")
                 for p in new_problems
@@ -259,15 +259,15 @@ def write(path: Path, text: str, source: str) -> Path:
     try:
         mode = os.stat(target).st_mode
         if not os.access(target, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
-            raise ConfigError([Problem("", f"{target} is read-only: make it writable to promote into it")], source=source)
+            raise ProblemsFound([Problem("", f"{target} is read-only: make it writable to promote into it")], source=source)
         atomic_files.write_text(target, text)
     except OSError as err:
-        raise ConfigError([Problem("", f"cannot write {target}: {err.strerror or err}")], source=source) from None
+        raise ProblemsFound([Problem("", f"cannot write {target}: {err.strerror or err}")], source=source) from None
     return target
 
 
 def command(args: argparse.Namespace) -> int:
-    """Raises ConfigError when a stack cannot be resolved or a model cannot be promoted; the caller reports it."""
+    """Raises ProblemsFound when a stack cannot be resolved or a model cannot be promoted; the caller reports it."""
     result = promoted(args.project_dir, args.from_stack, args.to_stack, args.model or [])
     name = result.path.name
     if result.before == result.after:

@@ -157,7 +157,7 @@ def as_json(diffs: list[ModelDiff], from_stack: str, to_stack: str) -> dict:
 
 
 def command(args: argparse.Namespace) -> int:
-    """Raises ConfigError when either stack cannot be resolved; the caller reports it."""
+    """Raises ProblemsFound when either stack cannot be resolved; the caller reports it."""
     # Secrets as written ({secure: ...}): each is shown only as set, and B's are its own.
     old, new = (
         effective_entries(stack_files.resolve_stack(args.project_dir, s, reveal=False)[1]) for s in (args.from_stack, args.to_stack)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from components.contract import catalog, k8s_names, preflight, rules
 from components.contract.field_problems import absent_problems, entry_label, pydantic_problems, quoted, shown
-from components.contract.problems import ConfigError, Findings, Problem, did_you_mean
+from components.contract.problems import Findings, Problem, ProblemsFound, did_you_mean
 from components.contract.spec import NAMESPACE, DeploymentConfig, ModelDocs, ModelEntry, Requirements, Routing, RoutingConfig, StackSpec
 from components.contract.stack_files import StackFiles, model_fleet_section, read_stack
 
@@ -142,7 +142,7 @@ def _entry_order(problem: Problem) -> int:
 def load(
     raw: dict[str, Any], *, source: str, extra_problems: list[Problem] | None = None, catalog_source: str = catalog.PROJECT_FILE
 ) -> LoadedStack:
-    """Validate `raw` and run the preflight; raises ConfigError listing every problem."""
+    """Validate `raw` and run the preflight; raises ProblemsFound listing every problem."""
     parsed = _parse(raw, catalog_source, source)
     problems = list(extra_problems or []) + parsed.problems
     try:
@@ -155,7 +155,7 @@ def load(
         if (target := preflight.deploy_target_problem(parsed.spec)) is not None:
             problems.append(target)
     if problems:
-        raise ConfigError(sorted(problems, key=_entry_order), source=source)
+        raise ProblemsFound(sorted(problems, key=_entry_order), source=source)
     return LoadedStack(parsed.spec, facts, parsed.warnings + checked.warnings)
 
 
@@ -178,11 +178,11 @@ def load_cluster_facts(project_dir: Path, stack: str) -> preflight.ClusterFacts:
     parsed = _parse(model_fleet_section(files.config), files.catalog_source, files.source)
     problems = [p for p in parsed.problems if p.where.split(".")[0] in ("kubernetes", "cluster")]
     if problems:
-        raise ConfigError(problems, source=files.source)
+        raise ProblemsFound(problems, source=files.source)
     try:
         return preflight.gather(parsed.spec)
     except preflight.PreflightError as err:
-        raise ConfigError([Problem("kubernetes", str(err))], source=files.source) from None
+        raise ProblemsFound([Problem("kubernetes", str(err))], source=files.source) from None
 
 
 def load_stack_file(project_dir: Path, stack: str) -> LoadedStack:

@@ -44,8 +44,9 @@ class Findings:
     warnings: list[str] = field(default_factory=list)
 
 
-class ConfigError(Exception):
-    """Every problem found in one run; nothing was declared or written."""
+class ProblemsFound(Exception):
+    """Every problem one run found before it changed anything (in the stack config, or a file it
+    could not read or lock); nothing was declared or written."""
 
     def __init__(self, problems: list[Problem], source: str = "stack config") -> None:
         super().__init__(problems)
@@ -62,6 +63,6 @@ class ConfigError(Exception):
         return "\n".join(lines)
 
 
-class UnreadableFile(ConfigError):
+class UnreadableFile(ProblemsFound):
     """A file of the stack that is missing or cannot be read (permissions, I/O): reported as the
     config's problems are, but it is the file, not what it says, that is wrong."""

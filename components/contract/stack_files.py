@@ -10,7 +10,7 @@ from typing import Any
 
 from components.contract import catalog
 from components.contract.field_problems import dotted
-from components.contract.problems import ConfigError, Problem, UnreadableFile
+from components.contract.problems import Problem, ProblemsFound, UnreadableFile
 from components.contract.secret_values import reveal_secure
 from components.contract.spec import NAMESPACE
 from components.contract.strict_yaml import StrictYAMLError, decode, parse_yaml
@@ -37,22 +37,22 @@ def _read_text(path: Path) -> str:
     try:
         return decode(data, path.name)
     except StrictYAMLError as err:
-        raise ConfigError([Problem("", f"{err.message} on line {err.line}")], source=path.name) from None
+        raise ProblemsFound([Problem("", f"{err.message} on line {err.line}")], source=path.name) from None
 
 
 def read_config_file(path: Path, text: str | None = None) -> ConfigFile:
-    """Raises UnreadableFile when the file cannot be read, ConfigError when it is not a config file.
+    """Raises UnreadableFile when the file cannot be read, ProblemsFound when it is not a config file.
     `text` is read in place of the file's (what an edit would write there)."""
     if text is None:
         text = _read_text(path)
     try:
         document = parse_yaml(text, path.name)
     except StrictYAMLError as err:
-        raise ConfigError([yaml_problem(err)], source=path.name) from None
+        raise ProblemsFound([yaml_problem(err)], source=path.name) from None
     document = document or {}
     # `config:` with nothing under it is a file without config yet, as for Pulumi.
     if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
-        raise ConfigError([Problem("config", "must be a mapping of `namespace:key` to values")], source=path.name)
+        raise ProblemsFound([Problem("config", "must be a mapping of `namespace:key` to values")], source=path.name)
     return ConfigFile(document.get("config") or {}, text)
 
 
@@ -105,7 +105,7 @@ def read_stack(project_dir: Path, stack: str, *, required: bool = True, text: st
         project = read_config_file(project_path)
         project_config, problems = catalog.project_values(project.config)
         if problems:
-            raise ConfigError(problems, source=project_path.name)
+            raise ProblemsFound(problems, source=project_path.name)
     own_catalog = catalog.CATALOG_KEY in own.config
     return StackFiles(
         source=path.name,
@@ -131,8 +131,8 @@ def resolve_stack(project_dir: Path, stack: str, *, reveal: bool = True, text: s
     section = model_fleet_section(files.config, reveal=reveal)
     models = section.get("models") or []
     if not isinstance(models, list):
-        raise ConfigError([Problem("models", "must be a list of model entries")], source=files.source)
+        raise ProblemsFound([Problem("models", "must be a list of model entries")], source=files.source)
     resolution = catalog.resolve(models, section.get("catalog"), stack_file=files.source, catalog_file=files.catalog_source)
     if files.token_problems or resolution.problems:
-        raise ConfigError(files.token_problems + resolution.problems, source=files.source)
+        raise ProblemsFound(files.token_problems + resolution.problems, source=files.source)
     return files, resolution

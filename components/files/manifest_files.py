@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from components.contract.preflight import ClusterFacts
-from components.contract.problems import ConfigError, Problem
+from components.contract.problems import Problem, ProblemsFound
 from components.contract.spec import SERVICE_MONITOR_CRD, StackSpec
 from components.files import atomic_files, written_record
 from components.manifests import namespace as namespace_manifest
@@ -82,8 +82,8 @@ def _name_problem(_index: int, name: object) -> str | None:
     return f"{name!r} is not a file name model-fleet writes; nothing was touched"
 
 
-def _refused(problems: list[Problem]) -> ConfigError:
-    return ConfigError(problems, source="rendered manifests")
+def _refused(problems: list[Problem]) -> ProblemsFound:
+    return ProblemsFound(problems, source="rendered manifests")
 
 
 @dataclass
@@ -97,7 +97,7 @@ class Plan:
 
 
 def plan(directory: Path, files: dict[str, str]) -> Plan:
-    """Read and check the record of what was written before; raises ConfigError, touching nothing.
+    """Read and check the record of what was written before; raises ProblemsFound, touching nothing.
 
     A recorded file that is no longer rendered is deleted only if it holds what was written.
     """

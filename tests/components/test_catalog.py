@@ -6,7 +6,7 @@ import pytest
 from pydantic import SecretStr
 
 from components.contract import catalog, config, secret_values, stack_files
-from components.contract.problems import ConfigError
+from components.contract.problems import ProblemsFound
 from harness.factories import catalog_entry, entry, stack, write_project, write_stack
 
 pytestmark = pytest.mark.unit
@@ -19,7 +19,7 @@ def project_with(tmp_path, *items, catalog_entries=None, name="dev", **sections)
 
 
 def problems_in(project, name="dev") -> list[str]:
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load_stack_file(project, name)
     return caught.value.report().splitlines()
 

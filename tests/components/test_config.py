@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from components.contract import config, pulumi_config, secret_values
-from components.contract.problems import ConfigError
+from components.contract.problems import ProblemsFound
 from components.contract.spec import QUANTITY, quantity_value
 from harness.factories import DELETE, SEED_REQUEST, entry, gpu_entry, stack, write_stack
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.unit
 
 
 def problems_of(raw: dict) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load(raw, source="Pulumi.dev.yaml")
     return [str(p) for p in caught.value.problems]
 
@@ -41,7 +41,7 @@ def test_seed_request_body_pasted_as_yaml_is_an_entry(tmp_path):
 def test_seed_token_in_plaintext_is_the_only_problem_and_is_not_echoed(tmp_path):
     write_stack(tmp_path, stack(SEED_REQUEST))
 
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load_stack_file(tmp_path, "dev")
 
     (problem,) = caught.value.problems
@@ -55,7 +55,7 @@ def test_token_shaped_string_anywhere_in_the_stack_file_is_an_error(tmp_path):
     raw = stack(entry(**{"deployment_config.extra_env": [{"name": "HF_TOKEN", "value": token}]}))
     write_stack(tmp_path, raw, extra={"other:setting": f"export TOKEN={token}"})
 
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load_stack_file(tmp_path, "dev")
 
     wheres = [p.where for p in caught.value.problems]
@@ -291,20 +291,20 @@ def test_every_problem_is_reported_at_once_naming_each_entry():
 
 
 def test_report_counts_and_lists_problems():
-    err = ConfigError([config.Problem("a", "one"), config.Problem("", "two")], source="Pulumi.dev.yaml")
+    err = ProblemsFound([config.Problem("a", "one"), config.Problem("", "two")], source="Pulumi.dev.yaml")
     assert err.report() == "Pulumi.dev.yaml: 2 problems found; nothing was changed\n  - a: one\n  - two"
 
 
 def test_missing_stack_file_names_the_stacks_there(tmp_path):
     write_stack(tmp_path, stack(), name="staging")
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load_stack_file(tmp_path, "prod")
     assert str(caught.value.problems[0]) == f"Pulumi.prod.yaml not found in {tmp_path} (stacks here: staging)"
 
 
 def test_invalid_yaml_is_a_problem_not_a_traceback(tmp_path):
     (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  model-fleet:models: [\n")
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load_stack_file(tmp_path, "dev")
     assert caught.value.problems[0].message.startswith("not valid YAML")
 
@@ -313,7 +313,7 @@ def test_encrypted_extra_env_value_is_a_secret_and_its_ciphertext_is_never_shown
     env = [{"name": "WANDB_API_KEY", "value": {"secure": "v1:ciphertext-of-the-key"}}, {"name": "PLAIN", "value": "x"}]
     write_stack(tmp_path, stack(entry(**{"deployment_config.extra_env": env, "deployment_config.gpu_count": True})))
 
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load_stack_file(tmp_path, "dev")
     assert "ciphertext-of-the-key" not in caught.value.report()
 
@@ -338,7 +338,7 @@ def test_values_the_stack_file_encrypts_stay_secrets_in_the_engines_decrypted_co
 
 def test_stack_file_that_is_not_utf8_is_one_problem(tmp_path):
     (tmp_path / "Pulumi.dev.yaml").write_bytes("config:\n  model-fleet:namespace: caf\u00e9\n".encode("latin-1"))
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load_stack_file(tmp_path, "dev")
     assert caught.value.report() == "Pulumi.dev.yaml: 1 problem found; nothing was changed\n  - not UTF-8 text: byte 0xe9 on line 2"
 
@@ -549,7 +549,7 @@ def test_control_characters_in_unknown_keys_cannot_forge_a_report_line():
     raw = stack(entry("a", **{"deployment_config.gpu\n  - models[9] (b) forged": 1}))
     raw["bad\x1b[31mkey\r\n  - forged"] = 1
 
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load(raw, source="Pulumi.dev.yaml")
 
     report = caught.value.report()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.contract import config, docs_facts
-from components.contract.problems import ConfigError
+from components.contract.problems import ProblemsFound
 from components.contract.spec import ModelType
 from harness.factories import entry, stack
 
@@ -18,7 +18,7 @@ SCRIPT = (
 
 
 def problems_of(raw: dict) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load(raw, source="Pulumi.dev.yaml")
     return [str(p) for p in caught.value.problems]
 

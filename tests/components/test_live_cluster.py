@@ -15,7 +15,7 @@ from components.commands.cli import main as cli
 from components.contract import config, live_cluster
 from components.contract.field_problems import shown
 from components.contract.live_cluster import PreflightError, parse_list
-from components.contract.problems import ConfigError
+from components.contract.problems import ProblemsFound
 from harness.factories import DELETE, entry, gpu_entry, stack, write_stack
 from tests.kube_api import FakeKubeAPI, deployment, node
 
@@ -424,7 +424,7 @@ def test_the_deadline_holds_for_the_whole_program_run_of_check(tmp_path, capsys,
     with FakeKubeAPI([], [], stall="trickle-headers") as api:
         kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
         started = time.monotonic()
-        with pytest.raises(ConfigError) as caught:
+        with pytest.raises(ProblemsFound) as caught:
             config.load(stack(entry(), cluster=DELETE, kubernetes={"kubeconfig": str(kubeconfig)}), source="t")
         took = time.monotonic() - started
     (problem,) = caught.value.problems
@@ -448,7 +448,7 @@ def test_a_retry_after_is_never_waited_on_and_a_status_never_tried_again(tmp_pat
 
 
 def _kubeconfig_problem(tmp_path: Path, kubeconfig: Path, **kubernetes: str) -> str:
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load(stack(entry(), cluster=DELETE, kubernetes={"kubeconfig": str(kubeconfig), **kubernetes}), source="t")
     (problem,) = caught.value.problems
     assert problem.where == "kubernetes"

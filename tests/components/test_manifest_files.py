@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from components.commands.cli import main as cli
 from components.contract import config
-from components.contract.problems import ConfigError
+from components.contract.problems import ProblemsFound
 from components.files import atomic_files, manifest_files
 from components.manifests import objects
 from harness.factories import entry, pooled_stack, stack, write_stack
@@ -107,7 +107,7 @@ def test_a_tampered_record_is_a_problem_and_nothing_is_touched(project, tmp_path
     record.write_text(json.dumps({"files": [str(victim), "../../precious.yaml"]}))
     before = files_of(project / "rendered/dev")
 
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         manifest_files.plan(project / "rendered/dev", {})
 
     assert victim.read_text() == "mine\n" and files_of(project / "rendered/dev") == before
@@ -215,7 +215,7 @@ def test_a_record_naming_a_kind_the_program_never_renders_is_refused(project):
     (out / manifest_files.RECORD).write_text(json.dumps(record))
     before = files_of(out)
 
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         manifest_files.plan(out, {})
 
     assert files_of(out) == before
@@ -231,7 +231,7 @@ def test_a_recorded_name_that_is_now_a_link_is_never_deleted(project, tmp_path_f
     (out / "service-jan-models-a.yaml").unlink()
     (out / "service-jan-models-a.yaml").symlink_to(victim)
 
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         manifest_files.plan(out, {})
 
     assert (out / "service-jan-models-a.yaml").is_symlink() and victim.read_text() == "mine\n"
@@ -244,7 +244,7 @@ def test_malformed_digests_in_the_record_are_a_problem(project):
     record["sha256"]["deployment-jan-models-a.yaml"] = "not a list"
     (out / manifest_files.RECORD).write_text(json.dumps(record))
 
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         manifest_files.plan(out, {})
 
     assert [p.message for p in caught.value.problems] == [

@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from components.contract import config
-from components.contract.problems import ConfigError
+from components.contract.problems import ProblemsFound
 from components.contract.spec import ModelEntry, MonitoringConfig
 from components.manifests import deployment, labels, objects, pod_autoscaler, pvc, secret, service, service_monitor
 from harness.factories import entry, stack
@@ -146,7 +146,7 @@ def test_resources_come_from_requirements_and_gpu_count():
     ],
 )
 def test_a_limit_below_its_request_is_a_problem(field, value, message):
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(ProblemsFound) as err:
         model(**{f"requirements.{field}": value})
     assert f"requirements: {message}" in err.value.report()
 
@@ -155,7 +155,7 @@ def test_team_labels_go_on_every_object_and_cannot_replace_the_programs_own():
     entry = model(labels={"team": "search"})
     for _, manifest in objects.model_objects(entry, objects.Context(NS, MonitoringConfig(), service_monitor_enabled=True)):
         assert manifest["metadata"]["labels"]["team"] == "search", manifest["kind"]
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(ProblemsFound) as err:
         model(labels={"model.aibrix.ai/name": "other"})
     assert "'model.aibrix.ai/name' is a label model-fleet sets on every object of a model" in err.value.report()
 

@@ -8,7 +8,7 @@ import pytest
 
 from components.commands.cli import main as cli
 from components.contract import config, preflight
-from components.contract.problems import ConfigError
+from components.contract.problems import ProblemsFound
 from harness.factories import DELETE, entry, gpu_entry, stack, write_stack
 from tests.kube_api import FakeKubeAPI, deployment, node
 
@@ -48,7 +48,7 @@ def test_requested_gpus_must_fit_on_one_node():
         cluster={**SEED_CLUSTER, "gpu_nodes": SEED_CLUSTER["gpu_nodes"] * 2},
     )
     raw["cluster"]["gpu_nodes"][1] = {**raw["cluster"]["gpu_nodes"][1], "node_name": "gpu-node-2"}
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load(raw, source="t")
     assert [str(p) for p in caught.value.problems] == [
         "models[0] (wide) deployment_config.gpu_count: a replica requests 4 GPUs but no GPU node has that many "
@@ -64,7 +64,7 @@ def test_no_memory_warning_when_the_requested_gpus_hold_min_vram():
 def test_no_gpu_node_message_is_the_apis():
     raw = stack(gpu_entry("big", 2, "48Gi"))
     raw["cluster"]["gpu_nodes"] = [{"node_name": "n", "gpu_count": 1, "gpu_type": "l4", "total_vram": "24Gi"}]
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load(raw, source="t")
     assert [str(p) for p in caught.value.problems] == [
         "models[0] (big) requirements.gpu: no GPU node can satisfy the requirements: min 2 GPUs with 48Gi VRAM",
@@ -78,7 +78,7 @@ def test_fleet_minimum_gpu_demand_must_fit_the_cluster():
         gpu_entry("a", 1, "24Gi", **{"deployment_config.autoscaling_config.min_replicas": 2}),
         gpu_entry("b", 2, "48Gi"),
     )
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load(raw, source="t")
     assert [str(p) for p in caught.value.problems] == [
         "models: the fleet needs 4 GPUs at its minimum scale but the cluster has 3 (a 2x1, b 1x2)"
@@ -87,14 +87,14 @@ def test_fleet_minimum_gpu_demand_must_fit_the_cluster():
 
 def test_replicas_count_when_autoscaling_is_off():
     raw = stack(gpu_entry("a", 1, "24Gi", **{"deployment_config.enable_autoscaling": False, "deployment_config.replicas": 4}))
-    with pytest.raises(ConfigError, match="the fleet needs 4 GPUs"):
+    with pytest.raises(ProblemsFound, match="the fleet needs 4 GPUs"):
         config.load(raw, source="t")
 
 
 def test_routing_by_aibrix_needs_aibrix_and_envoy_gateway_as_the_seed_says():
     raw = stack(entry("a", **{"deployment_config.enable_autoscaling": False}))
     raw["cluster"]["crds"] = []
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load(raw, source="t")
     assert caught.value.report().splitlines()[1:] == [
         "  - routing: aibrix CRD not found - required for routing aibrix, which every model of the stack uses; install AIBrix or set routing",
@@ -143,7 +143,7 @@ def test_unreachable_or_forbidden_cluster_is_one_clear_problem(tmp_path):
     with FakeKubeAPI([], [], fail=True) as api:
         kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
         raw = stack(entry(), kubernetes={"kubeconfig": str(kubeconfig)})
-        with pytest.raises(ConfigError) as caught:
+        with pytest.raises(ProblemsFound) as caught:
             config.load(raw, source="t")
     (problem,) = caught.value.problems
     assert problem.where == "kubernetes"

@@ -8,7 +8,7 @@ import pytest
 
 from components.commands.cli import main as cli
 from components.contract import config
-from components.contract.problems import ConfigError
+from components.contract.problems import ProblemsFound
 from components.contract.spec import Routing
 from harness.factories import entry, pooled_stack, stack, write_stack
 
@@ -23,7 +23,7 @@ CANARY = {"version": "v2", "weight": 10, "image": "vllm/vllm-openai:v0.11.0"}
 
 
 def problems_of(raw: dict) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load(raw, source="Pulumi.dev.yaml")
     return [str(p) for p in caught.value.problems]
 

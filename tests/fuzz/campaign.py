@@ -8,7 +8,7 @@ checks every property there on each, and ends with one line of counts:
 
     cases=10000 valid=... rejected=... crashes=0 unsafe=0 misreported=0 accepted-broken=0 refused-valid=0
 
-valid and rejected count the cases that loaded and those refused with a ConfigError; each kind of
+valid and rejected count the cases that loaded and those refused with a ProblemsFound; each kind of
 finding counts the cases with at least one. Before that line, every distinct finding is listed
 with how often it occurred, and the first cases that made it (--show of them) are printed in full
 to reproduce it. The exit status is 1 when anything was found.

@@ -40,7 +40,7 @@ import yaml
 from hypothesis import strategies as st
 
 from components.contract import config
-from components.contract.problems import ConfigError
+from components.contract.problems import ProblemsFound
 from docsgen import writer
 from harness.factories import DELETE, INVENTORY, entry, set_path, stack
 
@@ -970,7 +970,7 @@ class Finding:
 @dataclass
 class Result:
     case: Any  # a Case, or a promote round trip's case (tests/fuzz/promotion.py): what describe()s itself
-    outcome: str = ""  # "valid" (loaded), "rejected" (ConfigError) or "crash"
+    outcome: str = ""  # "valid" (loaded), "rejected" (ProblemsFound) or "crash"
     findings: list[Finding] = field(default_factory=list)
 
     def add(self, kind: str, what: str, detail: str = "") -> None:
@@ -1011,13 +1011,13 @@ def _load(case: Case, tmp: Path, result: Result):
             loaded = config.load_stack_file(project, "dev")
         else:
             loaded = config.load(copy.deepcopy(case.raw), source="fuzz")
-    except ConfigError as err:
+    except ProblemsFound as err:
         result.outcome = "rejected"
         _check_report(case, err, result)
         return None
     except Exception:
         result.outcome = "crash"
-        result.add("crash", "loading raised something else than ConfigError", traceback.format_exc(limit=-4))
+        result.add("crash", "loading raised something else than ProblemsFound", traceback.format_exc(limit=-4))
         return None
     result.outcome = "valid"
     if case.mutation is not None and case.mutation.must_reject:
@@ -1033,18 +1033,18 @@ def _names(where: str, field_path: str, *, after_label: bool) -> bool:
     return re.search(start + re.escape(field_path) + r"($|[.\[])", where) is not None
 
 
-def _check_report(case: Case, err: ConfigError, result: Result) -> None:
+def _check_report(case: Case, err: ProblemsFound, result: Result) -> None:
     problems = err.problems
     try:
         report = err.report()
     except Exception:
-        result.add("crash", "ConfigError.report() raised", traceback.format_exc(limit=-2))
+        result.add("crash", "ProblemsFound.report() raised", traceback.format_exc(limit=-2))
         return
     if case.mutation is None:
         result.add("refused-valid", "a valid stack was refused", report)
         return
     if not problems:
-        result.add("misreported", "a ConfigError lists no problem", report)
+        result.add("misreported", "a ProblemsFound lists no problem", report)
         return
     for problem in problems:
         if not isinstance(problem.where, str) or not isinstance(problem.message, str) or not problem.message.strip():
@@ -1138,7 +1138,7 @@ def _check_docs(case: Case, spec, tmp: Path, result: Result) -> None:
     before = _snapshot(tmp)
     try:
         _docs_run(spec, root)
-    except ConfigError as err:
+    except ProblemsFound as err:
         _check_untouched(before, _snapshot(tmp), "a docs run that was refused", result)
         # Refusing values set past validation, or a symlinked snippet folder, is fine.
         if not case.tamper and not case.slip:
@@ -1478,13 +1478,13 @@ def _check_tampered_record(case: Case, spec, root: Path, tmp: Path, result: Resu
     before = _snapshot(tmp)
     try:
         _docs_run(spec, root)
-    except ConfigError as err:
+    except ProblemsFound as err:
         _check_untouched(before, _snapshot(tmp), "a docs run refusing a tampered record", result)
         if not err.problems:
-            result.add("misreported", "a ConfigError lists no problem", err.report())
+            result.add("misreported", "a ProblemsFound lists no problem", err.report())
         return
     except Exception:
-        result.add("crash", "a docs run on a tampered record raised something else than ConfigError", traceback.format_exc(limit=-4))
+        result.add("crash", "a docs run on a tampered record raised something else than ProblemsFound", traceback.format_exc(limit=-4))
         return
     after = _snapshot(tmp)
     generated = (f"docs/{SNIPPETS}/real-time/", f"docs/{SNIPPETS}/batch/")
