@@ -48,28 +48,13 @@ def _config(common_name: str, organization: str, extensions: list[str]) -> str:
     return "\n".join(["[req]", "distinguished_name = dn", "prompt = no", "[dn]", *subject, "[ext]", *extensions, ""])
 
 
-def _signed(pki: Path, name: str, common_name: str, organization: str, extensions: list[str]) -> None:
+def _certificate(pki: Path, name: str, common_name: str, organization: str, extensions: list[str], *, by_ca: bool = True) -> None:
+    """`name`.key and `name`.crt, signed by the CA of `pki` or, for the CA itself, by its own key."""
+    signer = ["-CA", "ca.crt", "-CAkey", "ca.key"] if by_ca else []
     _openssl(
-        "req",
-        "-x509",
-        "-new",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "3650",
-        "-keyout",
-        f"{name}.key",
-        "-out",
-        f"{name}.crt",
-        "-config",
-        "openssl.cnf",
-        "-extensions",
-        "ext",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
+        *("req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-days", "3650"),
+        *("-keyout", f"{name}.key", "-out", f"{name}.crt", "-config", "openssl.cnf", "-extensions", "ext"),
+        *signer,
         config=_config(common_name, organization, extensions),
         cwd=pki,
     )
@@ -81,30 +66,10 @@ def create(pki: Path) -> None:
     if (pki / "sa.pub").is_file():
         return
     pki.mkdir(parents=True, exist_ok=True)
-    _openssl(
-        "req",
-        "-x509",
-        "-new",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "3650",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-config",
-        "openssl.cnf",
-        "-extensions",
-        "ext",
-        config=_config(
-            "model-fleet-test-ca", "", ["basicConstraints = critical,CA:TRUE", "keyUsage = critical,keyCertSign,cRLSign,digitalSignature"]
-        ),
-        cwd=pki,
-    )
+    ca_usage = ["basicConstraints = critical,CA:TRUE", "keyUsage = critical,keyCertSign,cRLSign,digitalSignature"]
+    _certificate(pki, "ca", "model-fleet-test-ca", "", ca_usage, by_ca=False)
     names = ", ".join([f"IP:127.0.0.1, IP:{API_SERVICE_IP}"] + [f"DNS:{n}" for n in SERVING_NAMES])
-    _signed(
+    _certificate(
         pki,
         "apiserver",
         "kube-apiserver",
@@ -117,7 +82,7 @@ def create(pki: Path) -> None:
         ],
     )
     for identity in IDENTITIES:
-        _signed(
+        _certificate(
             pki,
             identity.name,
             identity.common_name,
