@@ -1,6 +1,6 @@
 """The control plane's binaries, built once per version from the Go module proxy.
 
-No registry reachable here ships kube-apiserver, and Debian's etcd (3.4.23) is older than
+Neither PyPI nor Debian ships kube-apiserver, and Debian's etcd (3.4.23) is older than
 kube-apiserver 1.34 supports (its watches fail against it), so everything is built with Go:
 
     etcd                                            go.etcd.io/etcd/server/v3 (its own main package)
