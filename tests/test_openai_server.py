@@ -212,7 +212,7 @@ def test_batch_flow_to_completed():
         assert polled[0].output_file_id is None
         done = polled[-1]
         assert done.request_counts.model_dump() == {"total": 3, "completed": 3, "failed": 0}
-        assert done.completed_at is not None
+        assert done.completed_at is not None and done.completed_at >= batch.created_at
 
         output = client.files.retrieve(done.output_file_id)
         assert output.purpose == "batch_output"
@@ -266,7 +266,8 @@ def test_batch_status_progression(outcome, statuses):
         batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h")
         polled = [strict(client.batches.retrieve(batch.id)) for _ in range(4)]
     assert [b.status for b in polled] == statuses + [outcome]
-    assert getattr(polled[-1], f"{outcome}_at") is not None
+    ended_at = getattr(polled[-1], f"{outcome}_at")
+    assert ended_at is not None and ended_at >= batch.created_at
     assert (polled[-1].output_file_id is not None) == (outcome == "completed")
 
 

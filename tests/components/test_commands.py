@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from components.commands.cli import main as cli
 from components.contract import config, reference, stack_files
-from components.contract.problems import ConfigError
+from components.contract.problems import ProblemsFound
 from harness.factories import DELETE, entry, stack, write_stack
 
 # Each test's tier is marked on it: `unit` runs in this process, `process` starts bash or a command.
@@ -86,7 +87,7 @@ def test_a_stack_that_renders_or_has_an_inventory_needs_no_kubeconfig(tmp_path, 
 
 @pytest.mark.unit
 def test_the_program_refuses_a_stack_that_would_deploy_without_a_kubeconfig(no_ambient_kubeconfig):
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         config.load(stack(entry("a"), cluster=DELETE), source="Pulumi.dev.yaml")
     assert [str(p) for p in caught.value.problems] == [f"kubernetes: {NO_TARGET.format(missing=no_ambient_kubeconfig)}"]
 
@@ -169,11 +170,62 @@ def test_the_handbooks_reference_is_generated_from_the_schema():
         assert f"| `{key}` |" in page
 
 
+def _readme_section(heading: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index(f"\n## {heading}\n") :]
+    return section[: section.index("\n## ", 1)]
+
+
+def _make_targets() -> dict[str, bool]:
+    """Each target of the Makefile and mk/*.mk, and whether a `##` comment (which `make help` prints) describes it."""
+    targets: dict[str, bool] = {}
+    for path in [ROOT / "Makefile", *sorted((ROOT / "mk").glob("*.mk"))]:
+        lines = path.read_text().splitlines()
+        for number, line in enumerate(lines):
+            if match := re.match(r"^([a-z][\w-]*):(?!=)", line):
+                documented = number > 0 and lines[number - 1].startswith("## ")
+                targets[match[1]] = targets.get(match[1], False) or documented
+    return targets
+
+
 @pytest.mark.unit
-def test_readme_names_the_commands_ci_and_users_run():
-    readme = (ROOT / "README.md").read_text()
-    assert readme.count("\nmake preview   #") == 1 and readme.count("\nmake test      #") == 1
-    assert (ROOT / ".ci/run").read_text().splitlines()[-1] == "make test"
+def test_the_readmes_two_commands_are_make_targets_and_ci_runs_the_test_one():
+    block = re.search(r"```bash\n(.*?)```", _readme_section("The two commands"), re.S)
+    assert block
+    commands = [line.split("#")[0].strip() for line in block[1].splitlines()]
+    assert commands == ["make preview", "make test"]
+    targets = _make_targets()
+    assert targets.get("preview") and targets.get("test")
+    assert (ROOT / ".ci/run").read_text().splitlines()[-1] == commands[1]
+
+
+@pytest.mark.unit
+def test_every_command_in_the_readmes_table_exists_with_the_options_it_shows(capsys):
+    from docsgen.__main__ import main as docsgen_main
+
+    rows = re.findall(r"^\| (`.+?`) \| ", _readme_section("Commands"), re.M)
+    commands = [c for row in rows if row != "`command`" for c in re.findall(r"`([^`]+)`", row)]
+    assert len(commands) >= 12
+    targets, seen = _make_targets(), set()
+    for command in commands:
+        words = command.split()
+        options = [w.strip("[]") for w in words if w.strip("[]").startswith("--")]
+        if words[:3] == ["python", "-m", "components"] or words[:3] == ["python", "-m", "docsgen"]:
+            argv = words[3:4] if words[2] == "components" else []
+            with pytest.raises(SystemExit) as exited:
+                (cli if words[2] == "components" else docsgen_main)([*argv, "--help"])
+            assert exited.value.code == 0, command
+            shown = capsys.readouterr().out
+            assert [o for o in options if o not in shown] == [], command
+        elif words[:3] == ["python", "-m", "components.engine"]:
+            from components.engine import runner
+
+            named = re.search(r"\[(.+?) --stack", command)
+            assert named and tuple(named[1].split("\\|")) == runner.OPERATIONS, command
+        else:
+            assert words[0] == "make" and targets.get(words[1]), f"{command}: not a make target with a ## comment"
+        seen.add(" ".join(words[:4]))
+    assert {"python -m components check", "python -m components promote", "make test-fast"} <= seen
 
 
 @pytest.mark.unit
