@@ -1,3 +1,5 @@
+import tomllib
+
 import pytest
 
 from harness.factories import write_kubeconfig
@@ -18,3 +20,12 @@ def ambient_kubeconfig(tmp_path_factory, monkeypatch):
     path = write_kubeconfig(tmp_path_factory.mktemp("kube"))
     monkeypatch.setenv("KUBECONFIG", str(path))
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test names its tier (pyproject.toml's markers), so `-m` selects what a tier says it runs."""
+    with open(config.inipath, "rb") as project:
+        tiers = {line.split(":")[0] for line in tomllib.load(project)["tool"]["pytest"]["ini_options"]["markers"]}
+    unmarked = [item.nodeid for item in items if not tiers & {mark.name for mark in item.iter_markers()}]
+    if unmarked:
+        raise pytest.UsageError("tests without a tier marker (" + ", ".join(sorted(tiers)) + "):\n  " + "\n  ".join(unmarked))
