@@ -1,5 +1,5 @@
 """Promote round trips: generated projects of two stacks, promoted from one to the other, then
-held to what the README promises of `promote --write`.
+held to what the handbook (catalog.md) promises of `promote --write`.
 
 A case is a catalog, a source stack (`staging`) and a target (`prod`), every model drawn valid by
 strategies.model_entries. The source serves each model from the catalog with overrides, or as a

@@ -47,7 +47,7 @@ from harness.factories import DELETE, INVENTORY, entry, set_path, stack
 # Every injection payload tries to create this file in the snippet's working directory.
 PWNED = "fuzz-pwned"
 API_KEY = "sk-fuzz-0123456789"
-# Where the README says the generated files live, relative to the docs root.
+# Where the handbook (docs-generator.md) says the generated files live, relative to the docs root.
 SNIPPETS = Path(".snippets/code/get-started/start-building")
 INCLUDE_BASE = "code/get-started/start-building"
 PAGES = Path("get-started/start-building")
@@ -234,7 +234,7 @@ def base_urls(draw, mixed_case: bool = True) -> str:
     return f"{scheme}://{host}{f':{port}' if port else ''}" + "".join("/" + p for p in path) + trailing
 
 
-# How vLLM is told the model ID, and the ID clients then send (README: served name, else --model, else HF ID).
+# How vLLM is told the model ID, and the ID clients then send (docs-generator.md: served name, else --model, else HF ID).
 LAUNCHERS = ("served", "served-equals", "served-repeated", "model-only", "positional", "none")
 
 
@@ -1101,7 +1101,7 @@ def _snapshot(tmp: Path) -> dict[str, bytes | str]:
 
 
 def _expected_files(spec) -> dict[str, list[tuple[Path, str, str]]]:
-    """README: four snippet files per model: (path under the docs root, page, language)."""
+    """The handbook (docs-generator.md): four snippet files per model: (path under the docs root, page, language)."""
     files = {}
     for model in spec.models:
         n = model.name
