@@ -98,11 +98,30 @@ def write_stack(project_dir: Path, raw: dict, name: str = "dev", extra: dict | N
     return path
 
 
+def problems_of(raw: dict, source: str = "Pulumi.dev.yaml") -> list[str]:
+    """The lines of the report `config.load` refuses `raw` with; an AssertionError when it accepts it."""
+    from components.contract import config
+    from components.contract.problems import ProblemsFound
+
+    try:
+        config.load(raw, source=source)
+    except ProblemsFound as err:
+        return [str(p) for p in err.problems]
+    raise AssertionError("the stack was accepted")
+
+
 def catalog_entry(name: str = "qwen3-coder-30b", **overrides: Any) -> dict:
     """A catalog entry: an entry without its name, which is the catalog's key."""
     body = entry(name, **overrides)
     del body["name"]
     return body
+
+
+def two_model_catalog() -> dict:
+    """The coder on a GPU and the embedding model bge-m3 on CPU: a catalog stacks serve from."""
+    bge = catalog_entry("bge-m3", **{"deployment_config.gpu_count": 0, "requirements.gpu": None})
+    bge["deployment_config"]["args"] = ["--served-model-name", "bge-m3", "--task", "embed"]
+    return {"qwen3-coder-30b": catalog_entry(), "bge-m3": bge}
 
 
 def write_project(project_dir: Path, catalog: dict) -> Path:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components.commands.cli import main as cli
-from harness.factories import catalog_entry, write_project
+from harness.factories import two_model_catalog, write_project
 
 pytestmark = pytest.mark.unit
 
@@ -44,9 +44,7 @@ BGE = "    - catalog: bge-m3\n"
 
 @pytest.fixture
 def project(tmp_path):
-    bge = catalog_entry("bge-m3", **{"deployment_config.gpu_count": 0, "requirements.gpu": None})
-    bge["deployment_config"]["args"] = ["--served-model-name", "bge-m3", "--task", "embed"]
-    write_project(tmp_path, {"qwen3-coder-30b": catalog_entry(), "bge-m3": bge})
+    write_project(tmp_path, two_model_catalog())
     (tmp_path / "Pulumi.staging.yaml").write_text(STAGING)
     (tmp_path / "Pulumi.prod.yaml").write_text(PROD)
     return tmp_path

@@ -13,15 +13,9 @@ from pydantic import SecretStr
 from components.contract import config, pulumi_config, secret_values
 from components.contract.problems import ProblemsFound
 from components.contract.spec import QUANTITY, quantity_value
-from harness.factories import DELETE, SEED_REQUEST, entry, gpu_entry, stack, write_stack
+from harness.factories import DELETE, SEED_REQUEST, entry, gpu_entry, problems_of, stack, write_stack
 
 pytestmark = pytest.mark.unit
-
-
-def problems_of(raw: dict) -> list[str]:
-    with pytest.raises(ProblemsFound) as caught:
-        config.load(raw, source="Pulumi.dev.yaml")
-    return [str(p) for p in caught.value.problems]
 
 
 def test_seed_request_body_pasted_as_yaml_is_an_entry(tmp_path):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from components.contract import config, docs_facts
-from components.contract.problems import ProblemsFound
 from components.contract.spec import ModelType
-from harness.factories import entry, stack
+from harness.factories import entry, problems_of, stack
 
 pytestmark = pytest.mark.unit
 
@@ -15,12 +14,6 @@ SCRIPT = (
     "python3 -m vllm.entrypoints.openai.api_server --port 8000 --model Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8 "
     "--served-model-name qwen3-coder-30b"
 )
-
-
-def problems_of(raw: dict) -> list[str]:
-    with pytest.raises(ProblemsFound) as caught:
-        config.load(raw, source="Pulumi.dev.yaml")
-    return [str(p) for p in caught.value.problems]
 
 
 def served(script: str = SCRIPT, **overrides) -> dict:

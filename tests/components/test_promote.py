@@ -15,7 +15,7 @@ import yaml
 from components.commands.cli import main as cli
 from components.contract import stack_files
 from components.files import atomic_files
-from harness.factories import catalog_entry, write_project
+from harness.factories import catalog_entry, two_model_catalog, write_project
 
 pytestmark = pytest.mark.unit
 
@@ -33,9 +33,7 @@ WRITE = ("promote", "--from", "staging", "--to", "prod", "--write")
 @pytest.fixture
 def project(tmp_path, ambient_kubeconfig):
     # The prod stacks here name no cluster: they deploy with the ambient kubeconfig (harness write_kubeconfig).
-    bge = catalog_entry("bge-m3", **{"deployment_config.gpu_count": 0, "requirements.gpu": None})
-    bge["deployment_config"]["args"] = ["--served-model-name", "bge-m3", "--task", "embed"]
-    write_project(tmp_path, {"qwen3-coder-30b": catalog_entry(), "bge-m3": bge})
+    write_project(tmp_path, two_model_catalog())
     (tmp_path / "Pulumi.staging.yaml").write_text(STAGING)
     return tmp_path
 

@@ -8,9 +8,8 @@ import pytest
 
 from components.commands.cli import main as cli
 from components.contract import config
-from components.contract.problems import ProblemsFound
 from components.contract.spec import Routing
-from harness.factories import entry, pooled_stack, stack, write_stack
+from harness.factories import entry, pooled_stack, problems_of, stack, write_stack
 
 pytestmark = pytest.mark.unit
 
@@ -20,12 +19,6 @@ POOLED = {
     "gateway": {"name": "inference-gateway"},
 }
 CANARY = {"version": "v2", "weight": 10, "image": "vllm/vllm-openai:v0.11.0"}
-
-
-def problems_of(raw: dict) -> list[str]:
-    with pytest.raises(ProblemsFound) as caught:
-        config.load(raw, source="Pulumi.dev.yaml")
-    return [str(p) for p in caught.value.problems]
 
 
 def test_routing_defaults_to_aibrix_and_a_model_may_override_it():
