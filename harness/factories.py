@@ -98,6 +98,13 @@ def write_stack(project_dir: Path, raw: dict, name: str = "dev", extra: dict | N
     return path
 
 
+def valid_entry(name: str = "qwen3-coder-30b", **overrides: Any):
+    """`entry(name, **overrides)` as the validated ModelEntry the builders take."""
+    from components.contract import config
+
+    return config.load(stack(entry(name, **overrides)), source="t").spec.models[0]
+
+
 def problems_of(raw: dict, source: str = "Pulumi.dev.yaml") -> list[str]:
     """The lines of the report `config.load` refuses `raw` with; an AssertionError when it accepts it."""
     from components.contract import config

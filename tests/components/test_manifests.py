@@ -7,19 +7,17 @@ import kubernetes_validate
 import pytest
 from pydantic import SecretStr
 
-from components.contract import config
 from components.contract.problems import ProblemsFound
 from components.contract.spec import ModelEntry, MonitoringConfig
 from components.manifests import deployment, labels, objects, pod_autoscaler, pvc, secret, service, service_monitor
-from harness.factories import entry, stack
+from harness.factories import valid_entry
 from tests import schemas
 
 pytestmark = pytest.mark.unit
 NS = "jan-models"
 
 
-def model(**overrides) -> ModelEntry:
-    return config.load(stack(entry(**overrides)), source="t").spec.models[0]
+model = valid_entry  # the entry with these overrides, validated
 
 
 def container(manifest: dict) -> dict:

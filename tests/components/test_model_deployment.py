@@ -8,12 +8,11 @@ import pulumi
 import pytest
 from pydantic import SecretStr
 
-from components.contract import config
 from components.contract.spec import MonitoringConfig
 from components.manifests import deployment, objects, pod_autoscaler, pvc, service, service_monitor
 from components.model_deployment import TYPE, ModelDeployment
 from harness import pulumi_mocks
-from harness.factories import entry, stack
+from harness.factories import valid_entry
 
 pytestmark = pytest.mark.mocks
 NS = "jan-models"
@@ -21,8 +20,7 @@ TOKEN = "hf_" + "Z9y8X7w6V5" * 4
 MONITORING = MonitoringConfig(service_monitor_labels={"release": "kps"})
 
 
-def model(**overrides):
-    return config.load(stack(entry(**overrides)), source="t").spec.models[0]
+model = valid_entry  # the entry with these overrides, validated
 
 
 def declare(m, service_monitor_enabled=True, rendering=False):
