@@ -141,19 +141,3 @@ def test_bash_snippets_stop_with_a_clear_message_without_api_key(tmp_path):
         assert result.returncode == 1, script
         assert result.stderr.startswith("Error: API_KEY environment variable is not set."), script
         assert result.stdout == ""
-
-
-@pytest.mark.unit
-def test_bash_batch_loop_stops_on_every_final_status(tmp_path):
-    generate(tmp_path)
-    script = (tmp_path / SNIPPETS / "batch/batch-jsonl-bge-m3.md").read_text()
-    assert "completed | failed | cancelled | expired) break ;;" in script
-
-
-@pytest.mark.unit
-def test_python_snippets_read_api_key_from_env_or_prompt(tmp_path):
-    files = generate(tmp_path)
-    for path, text in files.items():
-        if path.suffix == ".py":
-            assert 'api_key = os.environ.get("API_KEY") or getpass("Enter your kluster.ai API key: ")' in text
-            assert 'base_url="https://api.kluster.ai/v1"' in text
