@@ -129,7 +129,12 @@ def test_no_served_name_warns_about_the_aibrix_gateway_only_under_aibrix_routing
     }
     aibrix = config.load(stack(entry(**unnamed)), source="t").warnings
     pooled = config.load(pooled_stack(entry(**unnamed), routing=POOLED), source="t").warnings
-    assert any("AIBrix gateway cannot route" in w for w in aibrix)
+    assert aibrix == [
+        "models[0] (qwen3-coder-30b) deployment_config.args: no --served-model-name: clients must call the model by "
+        "'Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8', which the AIBrix gateway cannot route (it routes by the label "
+        "model.aibrix.ai/name 'qwen3-coder-30b', and a label cannot hold '/'); add '--served-model-name qwen3-coder-30b' "
+        "to your vLLM command"
+    ]
     assert pooled == []
 
 
