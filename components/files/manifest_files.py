@@ -6,13 +6,14 @@ changed, so a fresh checkout or a second CI job sharing the state would get no f
 written on every run from the same builders the component declares, like the docs. Secrets are
 written without their values. A record in the directory lists the files written with a digest of
 each (written_record), so a removed model's files go, and only when they still hold what was
-written; nothing else there is touched.
+written; a file of the same name the record does not name is refused, and nothing else there is touched.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,7 +100,8 @@ class Plan:
 def plan(directory: Path, files: dict[str, str]) -> Plan:
     """Read and check the record of what was written before; raises ProblemsFound, touching nothing.
 
-    A recorded file that is no longer rendered is deleted only if it holds what was written.
+    A recorded file that is no longer rendered is deleted only if it holds what was written; a file
+    to write that the record does not name is replaced only if it holds what would be written.
     """
     where = f"{directory / RECORD}"
     try:
@@ -111,14 +113,34 @@ def plan(directory: Path, files: dict[str, str]) -> Plan:
     try:
         previous = {} if data is None else written_record.parse(data, where, _name_problem)
         gone = sorted(set(previous) - set(files))
-        unproven = written_record.unproven(directory, previous, gone, where)
+        problems = written_record.unproven(directory, previous, gone, where) + _not_ours(directory, files, previous)
     except written_record.RecordError as err:
         raise _refused(err.problems) from None
     except OSError as err:
         raise _refused([Problem(where, f"cannot read {err.filename}: {err.strerror or err}; nothing was touched")]) from None
-    if unproven:
-        raise _refused(unproven)
+    if problems:
+        raise _refused(problems)
     return Plan(directory, files, previous, [n for n in gone if os.path.lexists(directory / n)])
+
+
+def _not_ours(directory: Path, files: dict[str, str], previous: dict[str, frozenset[str]]) -> list[Problem]:
+    """A file to write that is there already, not in the record and not what would be written: it
+    is someone else's (copied in, or written by hand), and writing would lose it."""
+    problems = []
+    for name in sorted(set(files) - set(previous)):
+        path = directory / name
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            continue
+        if not (stat.S_ISREG(mode) and written_record.digest_of(path) == written_record.digest(files[name])):
+            problems.append(
+                Problem(
+                    str(path),
+                    "exists but was not written by model-fleet (its record does not name it): move it, or remove it to have it rendered",
+                )
+            )
+    return problems
 
 
 class WriteError(Exception):

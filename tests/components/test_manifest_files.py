@@ -147,11 +147,13 @@ def test_a_write_that_fails_part_way_says_how_far_it_got(project):
     files = manifest_files.render(loaded.spec, loaded.facts)
     directory = project / "rendered/dev"
     first, second = list(files)[:2]
-    # The second file's name is taken by a folder: the write of that file fails, the first is done.
+    planned = manifest_files.plan(directory, files)
+    # After the plan, the second file's name is taken by a folder: the write of that file fails,
+    # the first is done. (A folder there before the plan is refused by it, writing nothing.)
     (directory / second).mkdir(parents=True)
 
     with pytest.raises(manifest_files.WriteError) as caught:
-        manifest_files.write(manifest_files.plan(directory, files))
+        manifest_files.write(planned)
 
     assert str(caught.value) == (
         f"manifests: cannot write {directory / second}: Is a directory; 1 written and 0 deleted before it stopped; "
@@ -266,3 +268,31 @@ def test_every_kind_the_program_renders_is_one_the_record_accepts(tmp_path):
     kinds = {name.split("-")[0] for name in names}
     assert kinds == set(manifest_files.KINDS)
     assert all(manifest_files.FILE_NAME.fullmatch(name) for name in names)
+
+
+def test_a_file_the_record_does_not_name_is_never_overwritten_and_nothing_is_written(project, capsys):
+    out = project / "rendered/dev"
+    out.mkdir(parents=True)
+    mine = out / "deployment-jan-models-qwen3-coder-30b.yaml"
+    mine.write_text("# my own Deployment, copied in by hand\n")
+    capsys.readouterr()
+
+    assert render(project) == 1
+
+    assert files_of(out) == {mine.name: b"# my own Deployment, copied in by hand\n"}
+    assert capsys.readouterr().err == (
+        "rendered manifests: 1 problem found; nothing was changed\n"
+        f"  - {mine}: exists but was not written by model-fleet (its record does not name it): "
+        "move it, or remove it to have it rendered\n"
+    )
+
+
+def test_files_that_already_hold_what_would_be_written_are_taken_over_without_a_record(project):
+    assert render(project) == 0
+    out = project / "rendered/dev"
+    before = files_of(out)
+    (out / manifest_files.RECORD).unlink()
+
+    assert render(project) == 0
+
+    assert files_of(out) == before
