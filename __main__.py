@@ -26,7 +26,9 @@ def load() -> config.LoadedStack:
         # themselves tell whether a token was written in clear and where the catalog comes from.
         files = stack_files.read_stack(PROJECT_DIR, pulumi.get_stack(), required=False)
         raw = secret_values.mark_secrets(pulumi_config.raw_from_pulumi(), stack_files.model_fleet_section(files.stack_config))
-        return config.load(raw, source=files.source, extra_problems=files.token_problems, catalog_source=files.catalog_source)
+        return config.load(
+            raw, source=files.source, extra_problems=files.token_problems, catalog_source=files.catalog_source, project_dir=PROJECT_DIR
+        )
     except ProblemsFound as err:
         # RunError ends the program with this message alone, without a Python traceback.
         raise pulumi.RunError(err.report()) from None

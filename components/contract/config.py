@@ -9,6 +9,7 @@ across entries (`rules`), then the cluster (`preflight`).
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -20,7 +21,17 @@ from pydantic import BaseModel, ValidationError
 from components.contract import catalog, k8s_names, preflight, rules
 from components.contract.field_problems import absent_problems, entry_label, pydantic_problems, quoted, shown
 from components.contract.problems import Findings, Problem, ProblemsFound, did_you_mean
-from components.contract.spec import NAMESPACE, DeploymentConfig, ModelDocs, ModelEntry, Requirements, Routing, RoutingConfig, StackSpec
+from components.contract.spec import (
+    NAMESPACE,
+    DeploymentConfig,
+    KubernetesConfig,
+    ModelDocs,
+    ModelEntry,
+    Requirements,
+    Routing,
+    RoutingConfig,
+    StackSpec,
+)
 from components.contract.stack_files import StackFiles, model_fleet_section, read_stack
 
 
@@ -74,7 +85,18 @@ def _catalog_problems(name: str, base: Any, catalog_file: str, stack_routing: Ro
     return _checked_entry(catalog.catalog_entry(name, base), label, stack_routing)[1].problems
 
 
-def _parse(raw: dict[str, Any], catalog_file: str = catalog.PROJECT_FILE, stack_file: str = "stack file") -> _Parsed:
+def _in_project(kubernetes: KubernetesConfig, project_dir: Path | None) -> KubernetesConfig:
+    """The kubeconfig path relative to the project, as the engine (which runs there) reads it,
+    whatever directory a command is started from."""
+    path = kubernetes.kubeconfig_path
+    if project_dir is None or path is None or os.path.isabs(path):
+        return kubernetes
+    return kubernetes.model_copy(update={"kubeconfig": str(project_dir.resolve() / path)})
+
+
+def _parse(
+    raw: dict[str, Any], catalog_file: str = catalog.PROJECT_FILE, stack_file: str = "stack file", project_dir: Path | None = None
+) -> _Parsed:
     problems: list[Problem] = []
     warnings: list[str] = []
     fields: dict[str, Any] = {}
@@ -128,6 +150,8 @@ def _parse(raw: dict[str, Any], catalog_file: str = catalog.PROJECT_FILE, stack_
     problems += rules.service_monitor_labels_are_not_ours(fields.get("monitoring"))
     problems += rules.routing_problems(models, labels, routing)
     problems += rules.canary_names_are_free(models, labels)
+    if "kubernetes" in fields:
+        fields["kubernetes"] = _in_project(fields["kubernetes"], project_dir)
     return _Parsed(StackSpec(**fields, models=models), labels, problems, warnings)
 
 
@@ -140,10 +164,16 @@ def _entry_order(problem: Problem) -> int:
 
 
 def load(
-    raw: dict[str, Any], *, source: str, extra_problems: list[Problem] | None = None, catalog_source: str = catalog.PROJECT_FILE
+    raw: dict[str, Any],
+    *,
+    source: str,
+    extra_problems: list[Problem] | None = None,
+    catalog_source: str = catalog.PROJECT_FILE,
+    project_dir: Path | None = None,
 ) -> LoadedStack:
-    """Validate `raw` and run the preflight; raises ProblemsFound listing every problem."""
-    parsed = _parse(raw, catalog_source, source)
+    """Validate `raw` and run the preflight; raises ProblemsFound listing every problem. A relative
+    kubeconfig is relative to `project_dir` (else to the current directory)."""
+    parsed = _parse(raw, catalog_source, source, project_dir)
     problems = list(extra_problems or []) + parsed.problems
     try:
         facts = preflight.gather(parsed.spec)
@@ -162,7 +192,7 @@ def load(
 def offline_problems(files: StackFiles) -> list[Problem]:
     """What `check` finds in a stack without reaching a cluster: every validation problem, and the
     preflight's when the stack's cluster facts come from its inventory."""
-    parsed = _parse(model_fleet_section(files.config), files.catalog_source, files.source)
+    parsed = _parse(model_fleet_section(files.config), files.catalog_source, files.source, files.project_dir)
     problems = files.token_problems + parsed.problems
     if not parsed.spec.kubernetes.live:
         problems += preflight.check(parsed.spec, preflight.gather(parsed.spec), parsed.labels).problems
@@ -175,7 +205,7 @@ def load_cluster_facts(project_dir: Path, stack: str) -> preflight.ClusterFacts:
     """The cluster facts alone, as the status command reports them: a model the cluster cannot
     run must not hide the cluster. Only the sections that say where the cluster is must be valid."""
     files = read_stack(project_dir, stack)
-    parsed = _parse(model_fleet_section(files.config), files.catalog_source, files.source)
+    parsed = _parse(model_fleet_section(files.config), files.catalog_source, files.source, files.project_dir)
     problems = [p for p in parsed.problems if p.where.split(".")[0] in ("kubernetes", "cluster")]
     if problems:
         raise ProblemsFound(problems, source=files.source)
@@ -192,4 +222,5 @@ def load_stack_file(project_dir: Path, stack: str) -> LoadedStack:
         source=files.source,
         extra_problems=files.token_problems,
         catalog_source=files.catalog_source,
+        project_dir=project_dir,
     )

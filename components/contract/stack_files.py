@@ -92,6 +92,7 @@ class StackFiles:
     stack_config: dict[str, Any]  # the stack file's own `config:`
     catalog_source: str  # the file the stack's `model-fleet:catalog` comes from
     token_problems: list[Problem]
+    project_dir: Path  # what a relative path in the config is relative to
 
 
 def read_stack(project_dir: Path, stack: str, *, required: bool = True, text: str | None = None) -> StackFiles:
@@ -114,6 +115,7 @@ def read_stack(project_dir: Path, stack: str, *, required: bool = True, text: st
         catalog_source=path.name if own_catalog else project_path.name,
         token_problems=plaintext_token_problems(project_config, project_path.name, project.text)
         + plaintext_token_problems(own.config, path.name, own.text),
+        project_dir=project_dir,
     )
 
 

@@ -591,3 +591,27 @@ def test_a_kubeconfig_with_an_unquoted_token_expiry_is_read_with_it_as_text(tmp_
     read = live_cluster.read_kubeconfig(path)
     [user] = read["users"]
     assert user["user"]["auth-provider"]["config"] == {"expiry": "2026-12-01T10:00:00Z"}
+
+
+@pytest.mark.loopback
+def test_a_relative_kubeconfig_is_read_from_the_project_whatever_directory_the_command_starts_in(tmp_path, capsys, monkeypatch):
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    elsewhere.mkdir(parents=True)
+    (project / "kube").mkdir(parents=True)
+    with FakeKubeAPI([node("gpu-a", 2, "A100", "40960")], []) as api:
+        api.kubeconfig(project / "kube" / "config")
+        write_stack(project, stack(entry(), cluster=DELETE, kubernetes={"kubeconfig": "kube/config"}))
+        monkeypatch.chdir(elsewhere)
+        code = cli(["status", "--stack", "dev", "--project-dir", str(project)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "  gpu-a: 2 x A100, 81920Mi VRAM" in out.splitlines()
+
+
+@pytest.mark.unit
+def test_the_program_reads_a_relative_kubeconfig_from_its_project_and_a_missing_one_is_named_whole(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    raw = stack(entry(), cluster=DELETE, kubernetes={"kubeconfig": "kube/config"})
+    with pytest.raises(ProblemsFound) as caught:
+        config.load(raw, source="Pulumi.dev.yaml", project_dir=tmp_path / "project")
+    assert [str(p) for p in caught.value.problems] == [f"kubernetes: kubeconfig {tmp_path / 'project' / 'kube' / 'config'} does not exist"]
