@@ -1,3 +1,6 @@
+import os
+import socket
+import subprocess
 import tomllib
 
 import pytest
@@ -29,3 +32,19 @@ def pytest_collection_modifyitems(config, items):
     unmarked = [item.nodeid for item in items if not tiers & {mark.name for mark in item.iter_markers()}]
     if unmarked:
         raise pytest.UsageError("tests without a tier marker (" + ", ".join(sorted(tiers)) + "):\n  " + "\n  ".join(unmarked))
+
+
+def _not_in_process(*args, **kwargs):
+    raise AssertionError("a `unit` test is in-process only: no subprocess, no socket, no signal; mark it with the tier it needs")
+
+
+@pytest.fixture(autouse=True)
+def _unit_stays_in_process(request, monkeypatch):
+    """A `unit` test that starts a process, binds or connects a socket, or sends a signal fails, so
+    the tier means what pyproject.toml says it means."""
+    if request.node.get_closest_marker("unit") is not None:
+        monkeypatch.setattr(subprocess.Popen, "__init__", _not_in_process)
+        monkeypatch.setattr(socket.socket, "bind", _not_in_process)
+        monkeypatch.setattr(socket.socket, "connect", _not_in_process)
+        monkeypatch.setattr(os, "kill", _not_in_process)
+        monkeypatch.setattr(os, "fork", _not_in_process)

@@ -383,7 +383,7 @@ def test_the_policy_section_lists_violations_per_model_mandatory_first():
     assert "**Policy**: 1 advisory violation; advisory only, nothing is blocked." in text
 
 
-@pytest.mark.unit
+@pytest.mark.process  # collect() asks the engine's CLI for its version
 def test_a_mandatory_violation_gives_its_own_exit_status(project, monkeypatch):
     stopped = pr_preview.ResourcePlan(computed=True, violations=[violation("image-source", "mandatory", "a: pin it", "a")])
     monkeypatch.setattr(pr_preview, "resource_plan", lambda *args: stopped)

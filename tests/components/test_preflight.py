@@ -12,9 +12,8 @@ from components.contract.problems import ProblemsFound
 from harness.factories import DELETE, entry, gpu_entry, stack, write_stack
 from tests.kube_api import FakeKubeAPI, deployment, node
 
-pytestmark = pytest.mark.unit
 
-
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("gpus", "vram", "fits"),
     [(1, "40Gi", True), (2, "80Gi", True), (2, "81Gi", False), (3, "1Gi", False), (1, "41Gi", True), (1, "81Gi", False)],
@@ -33,6 +32,7 @@ SEED_CLUSTER = {
 }
 
 
+@pytest.mark.unit
 def test_the_apis_own_create_body_passes_on_its_own_status_example_with_a_memory_warning():
     raw = stack(entry(**{"deployment_config.enable_pvc": False}), cluster=SEED_CLUSTER)
     loaded = config.load(raw, source="t")
@@ -42,6 +42,7 @@ def test_the_apis_own_create_body_passes_on_its_own_status_example_with_a_memory
     ]
 
 
+@pytest.mark.unit
 def test_requested_gpus_must_fit_on_one_node():
     raw = stack(
         gpu_entry("wide", 1, "24Gi", **{"requirements.gpu.max_gpus": 4, "deployment_config.gpu_count": 4}),
@@ -56,11 +57,13 @@ def test_requested_gpus_must_fit_on_one_node():
     ]
 
 
+@pytest.mark.unit
 def test_no_memory_warning_when_the_requested_gpus_hold_min_vram():
     raw = stack(gpu_entry("fits", 2, "40Gi", **{"deployment_config.enable_pvc": False}), cluster=SEED_CLUSTER)
     assert config.load(raw, source="t").warnings == []
 
 
+@pytest.mark.unit
 def test_no_gpu_node_message_is_the_apis():
     raw = stack(gpu_entry("big", 2, "48Gi"))
     raw["cluster"]["gpu_nodes"] = [{"node_name": "n", "gpu_count": 1, "gpu_type": "l4", "total_vram": "24Gi"}]
@@ -72,6 +75,7 @@ def test_no_gpu_node_message_is_the_apis():
     ]
 
 
+@pytest.mark.unit
 def test_fleet_minimum_gpu_demand_must_fit_the_cluster():
     # Each model fits a node alone; together at minimum scale they need 4 GPUs of 3.
     raw = stack(
@@ -85,12 +89,14 @@ def test_fleet_minimum_gpu_demand_must_fit_the_cluster():
     ]
 
 
+@pytest.mark.unit
 def test_replicas_count_when_autoscaling_is_off():
     raw = stack(gpu_entry("a", 1, "24Gi", **{"deployment_config.enable_autoscaling": False, "deployment_config.replicas": 4}))
     with pytest.raises(ProblemsFound, match="the fleet needs 4 GPUs"):
         config.load(raw, source="t")
 
 
+@pytest.mark.unit
 def test_routing_by_aibrix_needs_aibrix_and_envoy_gateway_as_the_seed_says():
     raw = stack(entry("a", **{"deployment_config.enable_autoscaling": False}))
     raw["cluster"]["crds"] = []
@@ -107,6 +113,7 @@ def test_routing_by_aibrix_needs_aibrix_and_envoy_gateway_as_the_seed_says():
     assert loaded.warnings == ["servicemonitors.monitoring.coreos.com not installed: no ServiceMonitor declared"]
 
 
+@pytest.mark.unit
 def test_status_has_the_apis_shape():
     loaded = config.load(stack(entry()), source="t")
     status = loaded.facts.status()
@@ -181,6 +188,7 @@ def test_models_all_lists_unmanaged_models_of_the_live_cluster(tmp_path, capsys)
     }
 
 
+@pytest.mark.unit
 def test_models_all_needs_a_live_cluster(tmp_path, capsys):
     write_stack(tmp_path, stack(entry()))
     assert cli(["models", "--stack", "dev", "--project-dir", str(tmp_path), "--all"]) == 2
