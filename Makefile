@@ -69,7 +69,7 @@ test: venv lint test-tools engine-test-tools
 
 ## The in-process tiers only (unit and mocks), for the edit-test loop; nothing is built or installed.
 test-fast: venv
-	@$(PY) -m pytest -q -m "unit or mocks"
+	@$(PY) -m pytest -q -m "(unit or mocks) and not (loopback or process)"
 
 ## Remove the venv, rendered manifests, built sites and the test cluster's run folders.
 clean:

@@ -2,6 +2,7 @@ import os
 import socket
 import subprocess
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -25,24 +26,28 @@ def ambient_kubeconfig(tmp_path_factory, monkeypatch):
     return path
 
 
+with open(Path(__file__).resolve().parents[1] / "pyproject.toml", "rb") as _project:
+    # The tiers: pyproject.toml's markers.
+    TIERS = {line.split(":")[0] for line in tomllib.load(_project)["tool"]["pytest"]["ini_options"]["markers"]}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Every test names its tier (pyproject.toml's markers), so `-m` selects what a tier says it runs."""
-    with open(config.inipath, "rb") as project:
-        tiers = {line.split(":")[0] for line in tomllib.load(project)["tool"]["pytest"]["ini_options"]["markers"]}
-    unmarked = [item.nodeid for item in items if not tiers & {mark.name for mark in item.iter_markers()}]
+    """Every test names its tier, so `-m` selects what a tier says it runs."""
+    unmarked = [item.nodeid for item in items if not TIERS & {mark.name for mark in item.iter_markers()}]
     if unmarked:
-        raise pytest.UsageError("tests without a tier marker (" + ", ".join(sorted(tiers)) + "):\n  " + "\n  ".join(unmarked))
+        raise pytest.UsageError("tests without a tier marker (" + ", ".join(sorted(TIERS)) + "):\n  " + "\n  ".join(unmarked))
 
 
 def _not_in_process(*args, **kwargs):
-    raise AssertionError("a `unit` test is in-process only: no subprocess, no socket, no signal; mark it with the tier it needs")
+    raise AssertionError("a `unit` or `mocks` test is in-process only: no subprocess, no socket, no signal; mark it with the tier it needs")
 
 
 @pytest.fixture(autouse=True)
-def _unit_stays_in_process(request, monkeypatch):
-    """A `unit` test that starts a process, binds or connects a socket, or sends a signal fails, so
-    the tier means what pyproject.toml says it means."""
-    if request.node.get_closest_marker("unit") is not None:
+def _in_process_tiers_stay_in_process(request, monkeypatch):
+    """A `unit` test, or a `mocks` test of no other tier, that starts a process, binds or connects a
+    socket, or sends a signal fails: `make test-fast` runs these tiers and promises no more."""
+    marks = {mark.name for mark in request.node.iter_markers()}
+    if "unit" in marks or marks & TIERS == {"mocks"}:
         monkeypatch.setattr(subprocess.Popen, "__init__", _not_in_process)
         monkeypatch.setattr(socket.socket, "bind", _not_in_process)
         monkeypatch.setattr(socket.socket, "connect", _not_in_process)

@@ -118,6 +118,7 @@ def test_docs_conflict_stops_before_any_resource(project):
     assert monitors[0].registered == []
 
 
+@pytest.mark.loopback  # the live preflight reads a Kubernetes API on 127.0.0.1
 def test_a_stack_with_a_live_cluster_gets_a_provider_for_it(project, tmp_path):
     kubeconfig = tmp_path / "kubeconfig"
     from tests.kube_api import FakeKubeAPI, node
