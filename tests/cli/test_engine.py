@@ -10,6 +10,7 @@ a temp dir.
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import subprocess
 import sys
@@ -224,7 +225,9 @@ def test_destroy_deletes_everything_but_the_kept_namespace_and_claims(dev, proje
     # own render folder keeps their files.
     kept = sorted(p.name for p in (project / ".pulumi-state" / "provider-render" / "dev").rglob("*.yaml"))
     assert kept and all("namespace" in n.lower() or "persistentvolumeclaim" in n.lower() for n in kept), kept
-    assert "destroy" in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("==> destroy of stack dev with pulumi v"), lines
+    assert re.fullmatch(r"    destroy: \d+\.\ds", lines[-1]), lines
     assert git_status(project) == ""
 
 
