@@ -4,7 +4,7 @@
 
 .PHONY: cluster-build cluster-up cluster-down cluster-status
 
-# Built before the tests, so a cold build (about 15 minutes on 2 cores) prints each step instead
+# Built before the tests, so a cold build (about 14 minutes on 2 cores) prints each step instead
 # of running silently inside pytest. Without Go there is nothing to build: the cluster tests skip
 # and say why, unless the binaries are already cached.
 test: cluster-build

@@ -19,7 +19,7 @@ timed = echo "==> $(1)"; start=$$(date +%s); $(2); echo "    $(1): $$(( $$(date 
 
 ## The pulumi CLI and the kubernetes plugin at the pinned versions in .engine: from the official
 ## install where it has them, else built from the Go module proxy once per machine (cached in
-## ~/.cache/model-fleet/engine; about 30 minutes cold on 2 cores).
+## ~/.cache/model-fleet/engine; about 28 minutes cold on 2 cores).
 engine: venv
 	@$(PY) -m components.engine build
 

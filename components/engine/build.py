@@ -158,7 +158,7 @@ def build_plugin(go: str, version: str, work: Path, target: Path) -> None:
             what=f"generating the schema of the kubernetes provider v{version}",
         )
     ldflags = f"-s -w -X {PROVIDER_MODULE}/pkg/version.Version={version}"
-    with step(f"compiling pulumi-resource-kubernetes v{version} (the longest step: 10 to 20 minutes cold on 2 cores)"):
+    with step(f"compiling pulumi-resource-kubernetes v{version} (the longest step: about 19 minutes cold on 2 cores)"):
         run(
             [go, "build", "-ldflags", ldflags, "-o", str(work / "bin" / "pulumi-resource-kubernetes"), "./" + PROVIDER_COMMAND],
             cwd=work,
