@@ -7,11 +7,10 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import collector
+from components import collector, manifest_files
 from components.contract import config, pulumi_config, secret_values, stack_files
 from components.contract.problems import ProblemsFound
 from components.contract.spec import SERVICE_MONITOR_CRD, StackSpec
-from components.files import manifest_files
 from components.manifests import namespace as namespace_manifest
 from components.manifests import objects
 from components.model_deployment import ModelDeployment

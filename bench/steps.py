@@ -88,7 +88,7 @@ def _program(directory: Path, values: dict[str, str]) -> Callable[[], Any]:
     for module in (
         "components.model_deployment",
         "components.contract.config",
-        "components.files.manifest_files",
+        "components.manifest_files",
         "docsgen.writer",
         "pulumi_kubernetes.core.v1",
         "pulumi_kubernetes.apps.v1",

@@ -13,10 +13,6 @@ def public_id(entry: ModelEntry, namespace: str) -> str:
     return "mdl_" + hashlib.sha256(f"{namespace}/{entry.name}".encode()).hexdigest()[:16]
 
 
-def served_model_id(entry: ModelEntry) -> str:
-    return entry.deployment_config.cmdline.model_id(entry.huggingface_id)
-
-
 def endpoint_url(entry: ModelEntry, namespace: str) -> str:
     return f"http://{entry.name}.{namespace}.svc.cluster.local:{SERVING_PORT}"
 
@@ -41,7 +37,7 @@ def model_details(entry: ModelEntry, namespace: str) -> dict:
         "description": entry.description,
         "model_type": entry.model_type.value,
         "huggingface_id": entry.huggingface_id,
-        "served_model_name": served_model_id(entry),
+        "served_model_name": entry.served_model_id,
         "namespace": namespace,
         "deployment_name": entry.name,
         "service_name": entry.name,

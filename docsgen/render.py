@@ -12,7 +12,6 @@ import jinja2
 
 from components.contract import docs_facts
 from components.contract.spec import FULL_WEIGHT, MODEL_ID, Limits, LimitTier, ModelEntry, ModelType, StackSpec
-from components.details import served_model_id
 
 
 class Escaped(str):
@@ -229,7 +228,7 @@ class SnippetModel:
 def snippet_model(entry: ModelEntry, spec: StackSpec) -> SnippetModel:
     return SnippetModel(
         display_name=entry.display_name,
-        model_id=served_model_id(entry),
+        model_id=entry.served_model_id,
         model_type=entry.model_type,
         api_base_url=spec.docs.api_base_url,
         platform_name=spec.docs.platform_name,

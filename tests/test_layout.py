@@ -16,10 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPONENT = "components (the component)"
 MAY_IMPORT = {
     "components.contract": set(),
+    "components.files": {"components.contract"},
     "components.manifests": {"components.contract"},
-    COMPONENT: {"components.contract", "components.manifests"},
-    "components.files": {"components.contract", "components.manifests"},
-    "docsgen": {"components.contract", "components.manifests", COMPONENT, "components.files"},
+    COMPONENT: {"components.contract", "components.files", "components.manifests"},
+    # The docs come from the spec alone: never from the builders or the component.
+    "docsgen": {"components.contract", "components.files"},
     "policy": {"components.contract"},
     "components.engine": set(),
     "components.commands": {

@@ -16,11 +16,11 @@ import json
 import sys
 from pathlib import Path
 
+from components import manifest_files
 from components.commands import model_listing, promote, stack_diff
 from components.contract import catalog, config, field_problems, preflight, stack_files
 from components.contract.field_problems import shown
 from components.contract.problems import ProblemsFound, did_you_mean
-from components.files import manifest_files
 
 
 def _print_warnings(warnings: list[str]) -> None:

@@ -10,7 +10,7 @@ from components.contract.field_problems import shown
 from components.contract.k8s_names import MODEL_NAME_LABEL
 from components.contract.live_cluster import Listed, ListRequest, LiveCluster, at, labels, mapping, text
 from components.contract.spec import StackSpec
-from components.details import deployment_status, served_model_id
+from components.details import deployment_status
 
 
 def managed(spec: StackSpec) -> list[dict]:
@@ -24,7 +24,7 @@ def managed(spec: StackSpec) -> list[dict]:
             "model_type": entry.model_type.value,
             "display_name": entry.display_name,
             "description": entry.description,
-            "model_id": served_model_id(entry),
+            "model_id": entry.served_model_id,
         }
         for model in spec.models
         for entry in (model, model.canary_entry())

@@ -30,7 +30,7 @@ def facts(entry: ModelEntry) -> ModelFacts:
     cmdline = config.cmdline
     return ModelFacts(
         display_name=entry.display_name,
-        model_id=cmdline.model_id(entry.huggingface_id),
+        model_id=entry.served_model_id,
         model_type=entry.model_type,
         context_length=cmdline.max_model_len or entry.docs.context_length,
         max_output_tokens=entry.docs.max_output_tokens,

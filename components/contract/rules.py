@@ -267,7 +267,7 @@ def canary_findings(entry: ModelEntry, label: str, routing: Routing = Routing.ai
             f"{label} canary.huggingface_id: the canary's command line still loads {quoted(cmdline.model or '')}, "
             f"not {quoted(canary.huggingface_id)}: set canary.args (or canary.command) to serve it"
         )
-    ids = (entry.deployment_config.cmdline.model_id(entry.huggingface_id), cmdline.model_id(canary_entry.huggingface_id))
+    ids = (entry.served_model_id, canary_entry.served_model_id)
     # Two served names that differ are each held to the model's name above.
     if ids[0] != ids[1] and None in (entry.deployment_config.cmdline.served_model_name, cmdline.served_model_name):
         found.problems.append(

@@ -525,6 +525,12 @@ class ModelEntry(Strict):
         None, description="A second version taking a share of the requests by weight; needs routing `inference-pool`."
     )
 
+    @property
+    def served_model_id(self) -> str:
+        """The model ID clients send: what vLLM's command line serves it as (`--served-model-name`,
+        else `--model`, else `huggingface_id`)."""
+        return self.deployment_config.cmdline.model_id(self.huggingface_id)
+
     def canary_entry(self) -> ModelEntry | None:
         """The canary as an entry of its own, named `<name>-<version>`: the model's values with the
         canary's (its objects select only its pods, the model's only the model's)."""

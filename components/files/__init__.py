@@ -1,2 +1,2 @@
-"""Files the program writes: whole or not at all (`atomic_files`), with a record of what it
-generated (`written_record`); render mode's manifests (`manifest_files`)."""
+"""Files the program generates, written whole or not at all (`atomic_files`), with a record of
+what it wrote (`written_record`): used by the docs generator and by render mode's manifests."""

@@ -45,8 +45,7 @@ def versions(spec: StackSpec) -> list[tuple[ModelEntry, PoolRouting | None]]:
             continue
         weight = entry.canary.weight if entry.canary is not None else 0
         backends = ((entry.name, FULL_WEIGHT - weight),) + (((canary.name, weight),) if canary is not None else ())
-        model_id = entry.deployment_config.cmdline.model_id(entry.huggingface_id)
-        found.append((entry, PoolRouting(picker, Route(gateway, model_id, backends))))
+        found.append((entry, PoolRouting(picker, Route(gateway, entry.served_model_id, backends))))
         if canary is not None:
             found.append((canary, PoolRouting(picker)))
     return found

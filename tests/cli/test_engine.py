@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components import manifest_files
 from components.contract import config
 from components.contract.spec import SERVICE_MONITOR_CRD
-from components.files import manifest_files
 from components.manifests import objects
 from tests.cli.conftest import ROOT, TOKEN, TOKEN_PATH, copy_program
 from tests.engine_runs import EngineStack, engine_stack, require_engine

@@ -12,10 +12,11 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
+from components import manifest_files
 from components.commands.cli import main as cli
 from components.contract import config
 from components.contract.problems import ProblemsFound
-from components.files import atomic_files, manifest_files
+from components.files import atomic_files
 from components.manifests import objects
 from harness.factories import entry, pooled_stack, stack, write_stack
 from harness.program import copy_project

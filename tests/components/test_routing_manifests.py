@@ -5,9 +5,9 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
+from components import manifest_files
 from components.contract import config
 from components.contract.spec import EndpointPicker, GatewayRef, StackSpec
-from components.files import manifest_files
 from components.manifests import http_route, inference_pool, objects
 from components.manifests.labels import labels
 from harness.factories import DELETE, entry, pooled_stack, stack

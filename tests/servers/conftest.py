@@ -27,7 +27,6 @@ import pytest
 
 from components.contract import config
 from components.contract.spec import ModelType
-from components.details import served_model_id
 from tests.docsgen.site import FLEET
 from tests.servers import install
 
@@ -129,7 +128,7 @@ def dev_models():
 def served_names(kinds: set[ModelType]) -> list[str]:
     """Every model ID a snippet of these kinds sends, in the test fleet and the dev stack."""
     names = [m.model_id for m in FLEET if ModelType(m.model_type) in kinds]
-    names += [served_model_id(e) for e in dev_models() if e.model_type in kinds]
+    names += [e.served_model_id for e in dev_models() if e.model_type in kinds]
     return list(dict.fromkeys(names))
 
 
