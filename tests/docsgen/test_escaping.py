@@ -15,7 +15,7 @@ import jinja2
 import pytest
 
 from components.contract.spec import ModelType
-from docsgen import render
+from docsgen import escapes, render
 
 # Each test's tier is marked on it: `unit` runs in this process, `process` starts bash or a command.
 
@@ -123,14 +123,14 @@ def test_display_names_are_plain_text_in_the_pages(title, shown):
 @pytest.mark.unit
 def test_python_string_literal_round_trips_every_character():
     for value in HOSTILE + ["plain", "é 😀", "\t\r\n"]:
-        assert ast.literal_eval(render.py_str(value)) == value
+        assert ast.literal_eval(escapes.py_str(value)) == value
 
 
 @pytest.mark.process
 def test_bash_word_round_trips_every_character():
     # A bash argument cannot hold NUL, so that one value is left out.
     for value in [v for v in HOSTILE if "\x00" not in v]:
-        out = subprocess.run(["bash", "-c", f"printf %s {render.sh_word(value)}"], capture_output=True, text=True)
+        out = subprocess.run(["bash", "-c", f"printf %s {escapes.sh_word(value)}"], capture_output=True, text=True)
         assert out.stdout == value
 
 
@@ -150,7 +150,7 @@ def test_strict_undefined_still_applies():
     ],
 )
 def test_a_table_cell_cannot_end_early_or_hold_markup(value, cell):
-    assert render.table_cell(value) == cell
+    assert escapes.table_cell(value) == cell
 
 
 @pytest.mark.unit
@@ -159,10 +159,10 @@ def test_a_table_cell_cannot_end_early_or_hold_markup(value, cell):
     [(32768, "32K"), (32000, "32k"), (1048576, "1M"), (2000000, "2m"), (25600, "25K"), (12345, "12345"), (None, "—")],
 )
 def test_token_counts_are_shown_in_the_notation_vllm_reads_back(count, shown):
-    assert render.tokens(count) == shown
+    assert escapes.tokens(count) == shown
 
 
 @pytest.mark.unit
 def test_a_model_id_that_would_break_inline_code_is_escaped_text_instead():
-    assert render.inline_code("org/m-1.5:fp8") == "`org/m-1.5:fp8`"
-    assert render.inline_code("a`|b") == r"a\`\|b"
+    assert escapes.inline_code("org/m-1.5:fp8") == "`org/m-1.5:fp8`"
+    assert escapes.inline_code("a`|b") == r"a\`\|b"
