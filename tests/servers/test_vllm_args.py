@@ -92,7 +92,7 @@ def test_vllm_reads_the_command_line_as_we_do(vllm_readings, label, entry):
 
 def test_vllm_refuses_an_unknown_flag_and_says_which():
     # The check itself, on command lines no entry has: a flag vLLM does not know is named, and
-    # vLLM refuses what `check` refuses (tests/components/test_config.py).
+    # vLLM refuses what `check` refuses (tests/components/contract/test_config.py).
     require_servers()
     unknown, tools = read_with_vllm(
         [

@@ -17,7 +17,7 @@ from components.contract.problems import ProblemsFound
 from harness.factories import DELETE, entry, stack, write_stack
 
 # Each test's tier is marked on it: `unit` runs in this process, `process` starts bash or a command.
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.unit

@@ -14,7 +14,7 @@ from components.commands.cli import main as cli
 from docsgen.__main__ import main as docsgen
 from harness.factories import entry, stack, write_stack
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TOKEN = "hf_" + "Zq8Yw7Xv6Ut5Sr4Qp3On2Ml1Kj0Ih9Gf"
 # The first entry's gpu_count (the inventory above it has gpu_count keys too).
 GPUS = "      gpu_count: 1\n      initial_delay_seconds: 240\n"

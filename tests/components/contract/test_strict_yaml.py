@@ -11,7 +11,7 @@ from components.contract.strict_yaml import MAX_DEPTH, MAX_EXPANDED_NODES, Stric
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COMMITTED = ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml"]
 
 
