@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,9 @@ CONNECT_TIMEOUT_SECONDS = 5.0
 # The longest silence one read waits out, and how often a connection or a read is tried again.
 READ_TIMEOUT_SECONDS = 10.0
 TRIES = 2
+# How long a kubeconfig's exec credential plugin (`aws eks get-token`, `gke-gcloud-auth-plugin`)
+# may take to hand over credentials when no one is at a terminal to answer a prompt it shows.
+CREDENTIALS_DEADLINE_SECONDS = 30.0
 # Where the library looks when the stack names no kubeconfig.
 DEFAULT_KUBECONFIG = "~/.kube/config"
 
@@ -132,11 +136,46 @@ class ListRequest:
     call: Callable[..., Any]  # called with _preload_content=False and _request_timeout
 
 
+_GAVE_UP = TimeoutError("gave up")
+
+
+def _on_thread(work: Callable[[], Any], seconds: float, name: str) -> tuple[BaseException | None, Any]:
+    """(error, result) of `work()` run on a daemon thread of its own, so the deadline holds whatever
+    it waits on; `_GAVE_UP` as the error when it has not finished by then."""
+    answer: queue.Queue[tuple[BaseException | None, Any]] = queue.Queue(maxsize=1)
+
+    def run() -> None:
+        try:
+            answer.put((None, work()))
+        except BaseException as err:  # handed to the caller's thread, which says what it was
+            answer.put((err, None))
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    try:
+        return answer.get(timeout=seconds)
+    except queue.Empty:
+        return _GAVE_UP, None
+
+
 class LiveCluster:
     """A live cluster as one command reads it."""
 
     def __init__(self, spec: StackSpec, failing: str) -> None:
-        self.api = api_client(spec)
+        # The library runs an exec credential plugin while it loads the kubeconfig, and waits on it
+        # without a timeout. At a terminal the plugin may be asking its user something; elsewhere
+        # (CI) a plugin that never answers would hang the command.
+        if sys.stdout.isatty():
+            self.api = api_client(spec)
+        else:
+            error, api = _on_thread(lambda: api_client(spec), CREDENTIALS_DEADLINE_SECONDS, "model-fleet kubeconfig")
+            if error is _GAVE_UP:
+                raise PreflightError(
+                    f"{failing}: no credentials from the kubeconfig within {CREDENTIALS_DEADLINE_SECONDS:g} s: its exec "
+                    "credential plugin did not finish; gave up (run the plugin yourself to see what it waits for)"
+                )
+            if error is not None:
+                raise error
+            self.api = api
         self.host = shown(str(self.api.configuration.host))
         self.failing = failing  # how a message that the read failed starts: "cannot read the cluster"
 
@@ -146,29 +185,23 @@ class LiveCluster:
         deadline = READ_DEADLINE_SECONDS
         ends = time.monotonic() + deadline
         doing = [requests[0].path]
-        answer: queue.Queue[tuple[BaseException | None, list[Listed]]] = queue.Queue(maxsize=1)
 
-        def work() -> None:
-            try:
-                done = []
-                for request in requests:
-                    doing[0] = request.path
-                    done.append(self._list(request, ends))
-                answer.put((None, done))
-            except BaseException as err:  # handed to the caller's thread, which says what it was
-                answer.put((err, []))
+        def work() -> list[Listed]:
+            done = []
+            for request in requests:
+                doing[0] = request.path
+                done.append(self._list(request, ends))
+            return done
 
-        threading.Thread(target=work, name="model-fleet cluster read", daemon=True).start()
-        try:
-            error, done = answer.get(timeout=deadline)
-        except queue.Empty:
+        error, done = _on_thread(work, deadline, "model-fleet cluster read")
+        if error is _GAVE_UP:
             raise PreflightError(
                 f"{self.failing} at {self.host}: GET {doing[0]} gave no complete answer within {deadline:g} s "
                 "(the deadline of the whole read); gave up"
-            ) from None
+            )
         if error is not None:
             raise self._failure(error, doing[0]) from error
-        return done
+        return done or []
 
     def _list(self, request: ListRequest, ends: float) -> Listed:
         from urllib3.exceptions import ProtocolError, TimeoutError

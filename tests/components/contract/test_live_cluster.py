@@ -615,3 +615,53 @@ def test_the_program_reads_a_relative_kubeconfig_from_its_project_and_a_missing_
     with pytest.raises(ProblemsFound) as caught:
         config.load(raw, source="Pulumi.dev.yaml", project_dir=tmp_path / "project")
     assert [str(p) for p in caught.value.problems] == [f"kubernetes: kubeconfig {tmp_path / 'project' / 'kube' / 'config'} does not exist"]
+
+
+def _exec_kubeconfig(path: Path, server: str, script: str) -> Path:
+    """A kubeconfig whose user's credentials come from an exec plugin: `script`, run by sh."""
+    plugin = path.parent / "credentials-plugin"
+    plugin.write_text(f"#!/bin/sh\n{script}\n")
+    plugin.chmod(0o755)
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin), "interactiveMode": "Never"}}
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": server}}],
+                "users": [{"name": "u", "user": user}],
+                "contexts": [{"name": "test", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "test",
+            }
+        )
+    )
+    return path
+
+
+TOKEN_CREDENTIAL = '{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": {"token": "from-the-plugin"}}'
+
+
+@pytest.mark.loopback
+@pytest.mark.process
+def test_an_exec_credential_plugin_that_answers_gives_the_command_its_credentials(tmp_path, capsys):
+    with FakeKubeAPI([node("gpu-a", 2, "A100", "40960")], []) as api:
+        kubeconfig = _exec_kubeconfig(tmp_path / "kubeconfig", api.url, f"echo '{TOKEN_CREDENTIAL}'")
+        write_stack(tmp_path, stack(entry(), cluster=DELETE, kubernetes={"kubeconfig": str(kubeconfig)}))
+        code = cli(["status", "--stack", "dev", "--project-dir", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "  gpu-a: 2 x A100, 81920Mi VRAM" in out.splitlines()
+
+
+@pytest.mark.process
+def test_an_exec_credential_plugin_that_never_answers_is_given_up_on_with_a_message(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(live_cluster, "CREDENTIALS_DEADLINE_SECONDS", 0.5)
+    # The plugin outlives the deadline, then ends by itself.
+    kubeconfig = _exec_kubeconfig(tmp_path / "kubeconfig", "https://127.0.0.1:9", "exec sleep 5")
+    write_stack(tmp_path, stack(entry(), cluster=DELETE, kubernetes={"kubeconfig": str(kubeconfig)}))
+    assert cli(["status", "--stack", "dev", "--project-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        "Pulumi.dev.yaml: 1 problem found; nothing was changed\n"
+        "  - kubernetes: cannot read the cluster: no credentials from the kubeconfig within 0.5 s: its exec credential "
+        "plugin did not finish; gave up (run the plugin yourself to see what it waits for)\n"
+    )
