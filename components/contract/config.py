@@ -148,7 +148,8 @@ def _parse(
     problems += rules.repeated(models, labels, "name", lambda e: e.name)
     problems += rules.repeated(models, labels, "display_name", lambda e: e.display_name.casefold())
     problems += rules.service_monitor_labels_are_not_ours(fields.get("monitoring"))
-    problems += rules.routing_problems(models, labels, routing)
+    problems += rules.canaries_route_by_inference_pool(models, labels, routing)
+    problems += rules.inference_pool_has_its_picker_and_gateway(models, labels, routing)
     problems += rules.canary_names_are_free(models, labels)
     if "kubernetes" in fields:
         fields["kubernetes"] = _in_project(fields["kubernetes"], project_dir)

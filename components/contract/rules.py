@@ -261,67 +261,87 @@ def canary_findings(entry: ModelEntry, label: str, routing: Routing = Routing.ai
                 found.problems.append(Problem(f"{label} {where}", message))
             else:
                 found.warnings.append(f"{label} {where}: {message}")
-    if canary.huggingface_id is not None and cmdline.model == entry.deployment_config.cmdline.model != canary.huggingface_id:
-        # The command line names the weights vLLM loads; huggingface_id alone changes none.
-        found.warnings.append(
-            f"{label} canary.huggingface_id: the canary's command line still loads {quoted(cmdline.model or '')}, "
-            f"not {quoted(canary.huggingface_id)}: set canary.args (or canary.command) to serve it"
-        )
-    ids = (entry.served_model_id, canary_entry.served_model_id)
-    # Two served names that differ are each held to the model's name above.
-    if ids[0] != ids[1] and None in (entry.deployment_config.cmdline.served_model_name, cmdline.served_model_name):
-        found.problems.append(
-            Problem(
-                f"{label} {where}",
-                f"the canary serves model ID {quoted(ids[1])} but the model serves {quoted(ids[0])}: both versions must serve "
-                f"one model ID, the one clients call and the route matches; add '--served-model-name {entry.name}' to both",
-            )
-        )
+    if (loads := canary_loads_the_weights_it_names(entry, cmdline)) is not None:
+        found.warnings.append(f"{label} canary.huggingface_id: {loads}")
+    if (serves := versions_serve_one_model_id(entry, canary_entry, cmdline)) is not None:
+        found.problems.append(Problem(f"{label} {where}", serves))
     return found
 
 
-def routing_problems(models: list[ModelEntry], labels: list[str], routing: RoutingConfig | None) -> list[Problem]:
-    """What each routing needs: `inference-pool` the stack's endpoint picker and Gateway; a canary
-    `inference-pool` routing, since only a route splits one model's requests by weight."""
+def canary_loads_the_weights_it_names(entry: ModelEntry, cmdline: vllm_args.VllmCommandLine) -> str | None:
+    """The command line names the weights vLLM loads; a canary's huggingface_id alone changes none."""
+    named = entry.canary.huggingface_id if entry.canary is not None else None
+    if named is not None and cmdline.model == entry.deployment_config.cmdline.model != named:
+        return (
+            f"the canary's command line still loads {quoted(cmdline.model or '')}, "
+            f"not {quoted(named)}: set canary.args (or canary.command) to serve it"
+        )
+    return None
+
+
+def versions_serve_one_model_id(entry: ModelEntry, canary_entry: ModelEntry, cmdline: vllm_args.VllmCommandLine) -> str | None:
+    """Both versions serve the model ID clients call and the route matches. (Two served names that
+    differ are each held to the model's name by served_name_matches.)"""
+    ids = (entry.served_model_id, canary_entry.served_model_id)
+    if ids[0] != ids[1] and None in (entry.deployment_config.cmdline.served_model_name, cmdline.served_model_name):
+        return (
+            f"the canary serves model ID {quoted(ids[1])} but the model serves {quoted(ids[0])}: both versions must serve "
+            f"one model ID, the one clients call and the route matches; add '--served-model-name {entry.name}' to both"
+        )
+    return None
+
+
+def _mode(entry: ModelEntry, routing: RoutingConfig) -> Routing:
+    return entry.routing if entry.routing is not None else routing.mode
+
+
+def canaries_route_by_inference_pool(models: list[ModelEntry], labels: list[str], routing: RoutingConfig | None) -> list[Problem]:
+    """A canary needs `inference-pool` routing: only a route splits one model's requests by weight."""
     if routing is None:  # the routing section is invalid and has problems of its own
         return []
-    problems: list[Problem] = []
-    pooled = []
+    problems = []
     for entry, label in zip(models, labels, strict=True):
-        mode = entry.routing if entry.routing is not None else routing.mode
-        if mode is Routing.inference_pool:
-            pooled.append(label)
-        elif entry.canary is not None:
-            why = (
-                "AIBrix routes by the label model.aibrix.ai/name, one label per model, so it cannot split a model's requests "
-                "by weight between two versions"
-                if mode is Routing.aibrix
-                else "routing none declares no route to split a model's requests by weight"
-            )
-            problems.append(
-                Problem(
-                    f"{label} canary",
-                    f"a canary needs routing inference-pool: {why}; set `routing: inference-pool` on this entry "
-                    "(or model-fleet:routing.mode), or remove the canary",
-                )
-            )
-    if pooled:
-        needs = (
-            "routing inference-pool needs"
-            if routing.mode is Routing.inference_pool
-            else f"{', '.join(pooled)} {'route' if len(pooled) > 1 else 'routes'} by inference-pool, which needs"
+        mode = _mode(entry, routing)
+        if entry.canary is None or mode is Routing.inference_pool:
+            continue
+        why = (
+            "AIBrix routes by the label model.aibrix.ai/name, one label per model, so it cannot split a model's requests "
+            "by weight between two versions"
+            if mode is Routing.aibrix
+            else "routing none declares no route to split a model's requests by weight"
         )
-        if routing.endpoint_picker is None:
-            problems.append(
-                Problem(
-                    "routing.endpoint_picker",
-                    f"required key is missing: {needs} the endpoint picker every InferencePool names (its Service name and port)",
-                )
+        problems.append(
+            Problem(
+                f"{label} canary",
+                f"a canary needs routing inference-pool: {why}; set `routing: inference-pool` on this entry "
+                "(or model-fleet:routing.mode), or remove the canary",
             )
-        if routing.gateway is None:
-            problems.append(
-                Problem("routing.gateway", f"required key is missing: {needs} the Gateway every HTTPRoute attaches to (its name)")
+        )
+    return problems
+
+
+def inference_pool_has_its_picker_and_gateway(models: list[ModelEntry], labels: list[str], routing: RoutingConfig | None) -> list[Problem]:
+    """Routing by `inference-pool`, for the stack or any entry, needs the stack's endpoint picker and Gateway."""
+    if routing is None:
+        return []
+    pooled = [label for entry, label in zip(models, labels, strict=True) if _mode(entry, routing) is Routing.inference_pool]
+    if not pooled:
+        return []
+    needs = (
+        "routing inference-pool needs"
+        if routing.mode is Routing.inference_pool
+        else f"{', '.join(pooled)} {'route' if len(pooled) > 1 else 'routes'} by inference-pool, which needs"
+    )
+    problems = []
+    if routing.endpoint_picker is None:
+        problems.append(
+            Problem(
+                "routing.endpoint_picker",
+                f"required key is missing: {needs} the endpoint picker every InferencePool names (its Service name and port)",
             )
+        )
+    if routing.gateway is None:
+        problems.append(Problem("routing.gateway", f"required key is missing: {needs} the Gateway every HTTPRoute attaches to (its name)"))
     return problems
 
 
