@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -86,7 +87,8 @@ class PageError(ValueError):
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
-    return MarkdownIt("commonmark").use(front_matter_plugin).use(admon_plugin)
+    # Only the blocks matter (where code is); the inline rules would parse every line's text.
+    return MarkdownIt("commonmark").use(front_matter_plugin).use(admon_plugin).disable("inline")
 
 
 @dataclass(frozen=True)
@@ -128,19 +130,19 @@ def _code_of(text: str) -> _Code:
     return _Code(starts, ends)
 
 
-def _prose(lines: list[str], code: _Code | None = None) -> list[tuple[int, str]]:
-    """(index, line) of every line that is not code."""
-    code = _code(lines) if code is None else code
-    return [(i, line) for i, line in enumerate(lines) if i not in code]
+def _prose(lines: list[str], candidate: Callable[[str], bool]) -> list[tuple[int, str]]:
+    """(index, line) of every line `candidate` accepts that is not code. The cheap test comes
+    first: most lines of a long page are entries, and most are spared the look-up."""
+    code = _code(lines)
+    return [(i, line) for i, line in enumerate(lines) if candidate(line) and i not in code]
 
 
 def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
     """(line, level, text) of every heading outside code."""
     return [
         (i, len(match["level"]), match["text"])
-        for i, line in _prose(lines)
-        # Most lines of a long page are entries: the cheap test spares them the heading pattern.
-        if line.startswith("#") and (match := HEADING.match(_bare(line)))
+        for i, line in _prose(lines, lambda line: line.startswith("#"))
+        if (match := HEADING.match(_bare(line)))
     ]
 
 
@@ -176,7 +178,7 @@ def block_markers(name: str) -> tuple[str, str]:
 
 def _blocks(lines: list[str], names: list[str]) -> dict[str, tuple[int, int]]:
     """(start marker line, end marker line) of each block found; every marker problem at once."""
-    markers = [(i, m) for i, line in _prose(lines) if (m := MARKER.fullmatch(line.strip()))]
+    markers = [(i, m) for i, line in _prose(lines, lambda line: "<!--" in line) if (m := MARKER.fullmatch(line.strip()))]
     problems: list[str] = []
     by_name: dict[str, list[tuple[int, str]]] = {}
     for i, marker in markers:
