@@ -60,13 +60,14 @@ def parse(data: bytes, where: str, name_problem: Callable[[int, object], str | N
     problems = [Problem(where, message) for i, name in enumerate(files) if (message := name_problem(i, name)) is not None]
     if problems:
         raise RecordError(problems)
+    listed = set(files)
     digests = record.get("sha256", {}) if isinstance(record, dict) else {}
     if not isinstance(digests, dict):
         raise RecordError([Problem(where, f'"sha256" is not a mapping of file names to digests: {json.dumps(digests)}')])
     problems = [
         Problem(where, f'sha256 {json.dumps(name)}: {json.dumps(value)} is not a list of SHA-256 digests of a file in "files"')
         for name, value in digests.items()
-        if name not in files or not (isinstance(value, list) and all(isinstance(d, str) and _HEX.fullmatch(d) for d in value))
+        if name not in listed or not (isinstance(value, list) and all(isinstance(d, str) and _HEX.fullmatch(d) for d in value))
     ]
     if problems:
         raise RecordError(problems)
