@@ -250,9 +250,10 @@ def _section(lines: list[str], level: int, title: str, start: int = 0, end: int 
     return None
 
 
-def _entries(lines: list[str], start: int, end: int) -> list[_Entry]:
+def _entries(lines: list[str], start: int, end: int, code: _Code | None = None) -> list[_Entry]:
+    """The entries between start and end; `code` is the page's code lines (read from `lines` when not given)."""
     entries, i = [], start
-    code = _code(lines)
+    code = _code(lines) if code is None else code
     while i < end:
         match = ENTRY_HEADER.match(_bare(lines[i]))
         if not match or i in code:
@@ -308,10 +309,10 @@ def _subsection(lines: list[str], name: str) -> tuple[int, int]:
     return section[0] + 1, section[1]
 
 
-def _remove_owned(lines: list[str], start: int, end: int, owned: set[str]) -> int:
+def _remove_owned(lines: list[str], start: int, end: int, owned: set[str], code: _Code) -> int:
     """Drop owned entries between start and end, each with one neighbouring blank line; returns the new end."""
     removed = 0
-    for entry in _entries(lines, start, end):
+    for entry in _entries(lines, start, end, code):
         if entry.include not in owned:
             continue
         a, b = entry.start - removed, entry.end - removed
@@ -324,8 +325,8 @@ def _remove_owned(lines: list[str], start: int, end: int, owned: set[str]) -> in
     return end - removed
 
 
-def _insert(lines: list[str], start: int, end: int, generated: list[GeneratedEntry], key_of) -> None:
-    hand = _entries(lines, start, end)
+def _insert(lines: list[str], start: int, end: int, generated: list[GeneratedEntry], key_of, code: _Code) -> None:
+    hand = _entries(lines, start, end, code)
     before: dict[int, list[GeneratedEntry]] = {}
     tail: list[GeneratedEntry] = []
     h = 0
@@ -360,10 +361,18 @@ def merge(text: str, entries: dict[str, list[GeneratedEntry]], owned: set[str], 
     """
     text = ensure_sections(text)
     lines = lines_of(text)
-    for name in SECTIONS:
-        start, end = _subsection(lines, name)
-        end = _remove_owned(lines, start, end, owned)
-        _insert(lines, start, end, entries.get(name, []), key_of)
+    # The sections are edited from the bottom of the page up, so an edit leaves the lines above it
+    # where they were; and whether a line is code depends only on the lines before it. So the page
+    # is read twice, not once per edit: as it was for the removals, without its owned entries for
+    # the insertions.
+    sections = sorted(((*_subsection(lines, name), name) for name in SECTIONS), reverse=True)
+    code = _code(lines)
+    kept = [(start, _remove_owned(lines, start, end, owned, code), name) for start, end, name in sections]
+    shifts = [end - kept_end for (_, end, _), (_, kept_end, _) in zip(sections, kept, strict=True)]
+    code = _code(lines)
+    for n, (start, end, name) in enumerate(kept):
+        above = sum(shifts[n + 1 :])  # lines removed from the sections above this one
+        _insert(lines, start - above, end - above, entries.get(name, []), key_of, code)
     # What was merged must read back as the same entries, or the next run would add them again.
     for name in SECTIONS:
         start, end = _subsection(lines, name)

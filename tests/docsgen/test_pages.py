@@ -124,6 +124,19 @@ def test_one_model_removed_takes_only_its_entries():
     assert "real-time-beta" not in after
 
 
+def test_sections_in_either_order_are_merged_each_in_place():
+    """CLI above Python: removing the owned entries of the upper section moves the lower one up."""
+    page = "# Page\n\n## Quickstart snippets\n\n### CLI\n\n### Python\n\nPython prose.\n"
+    both = combine(generated("Zulu Gen", "zulu"), generated("Beta Gen", "beta"))
+    merged = pages.merge(page, both, includes("zulu", "beta"), key)
+    assert merged.index("### CLI") < merged.index("real-time-beta.md") < merged.index("### Python")
+    assert titles(merged, "CLI") == titles(merged, "Python") == ["Beta Gen", "Zulu Gen"]
+    one = pages.merge(merged, generated("Zulu Gen", "zulu"), includes("zulu", "beta"), key)
+    assert one == pages.merge(page, generated("Zulu Gen", "zulu"), includes("zulu"), key)
+    assert titles(one, "Python") == ["Zulu Gen"] and one.index("Python prose.") < one.index("real-time-zulu.py")
+    assert pages.merge(one, {}, includes("zulu"), key) == page
+
+
 def test_hand_written_entries_are_kept_even_with_a_generated_title():
     merged = pages.merge(HAND_PAGE, generated("Alpha Hand", "alpha-gen"), includes("alpha-gen"), key)
     assert titles(merged, "Python") == ["Alpha Hand", "Alpha Hand", "Omega Hand"]
