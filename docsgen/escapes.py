@@ -31,7 +31,10 @@ def _escape_char(ch: str) -> str:
 
 def py_str(value: str) -> Escaped:
     """A Python string literal in double quotes; anything not printable is written as an escape."""
-    body = "".join("\\" + ch if ch in '"\\' else ch if ch.isprintable() else _escape_char(ch) for ch in str(value))
+    value = str(value)
+    if value.isprintable() and '"' not in value and "\\" not in value:
+        return Escaped(f'"{value}"')  # most values: nothing to escape, no walk over the characters
+    body = "".join("\\" + ch if ch in '"\\' else ch if ch.isprintable() else _escape_char(ch) for ch in value)
     return Escaped(f'"{body}"')
 
 
@@ -60,7 +63,8 @@ def py_literal(value: dict, indent: int) -> Escaped:
 
 def comment(value: str) -> Escaped:
     """Text for a `#` comment: one line, whatever the value holds."""
-    return Escaped("".join(ch if ch.isprintable() else _escape_char(ch) for ch in str(value)))
+    value = str(value)
+    return Escaped(value if value.isprintable() else "".join(ch if ch.isprintable() else _escape_char(ch) for ch in value))
 
 
 # What makes inline Markdown of plain text mid-line: code, emphasis, links and images, attributes.
@@ -70,6 +74,8 @@ _MARKDOWN_SPECIAL = "\\`*_[]{}"
 def markdown_text(value: str) -> Escaped:
     """Plain text in a Markdown page: no HTML, links or emphasis, on one line."""
     text = html.escape(str(comment(value)), quote=True)
+    if not any(ch in text for ch in _MARKDOWN_SPECIAL):
+        return Escaped(text)
     return Escaped("".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in text))
 
 
