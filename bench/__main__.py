@@ -3,9 +3,10 @@
     python -m bench [--sizes 10,100,1000] [--runs 5] [--json PATH]
 
 For each size, a stack of N valid models (bench/stacks.py) is written into a temporary
-project whose docs are generated once; then every step and floor runs --runs times, each
-run in a fresh child process (bench/measure.py), and the table shows the median, min and
-max wall time, the peak RSS, and the ratio of each command to its floor:
+project whose docs are generated once; then every step and floor runs --runs times, in rounds
+of one run of each (so a slow spell of the machine falls on steps and floors alike), each run in
+a fresh child process (bench/measure.py), and the table shows the median, min and max wall
+time, the peak RSS, and the ratio of each command to its floor:
 
     components check      vs  parse floor (the stack file read and parsed by libyaml)
     docsgen (cold)        vs  parse floor + write floor (the same bytes, plain I/O, empty dir)
@@ -80,7 +81,7 @@ def measure_size(models: int, runs: int, only: list[str]) -> dict[str, measure.S
     with tempfile.TemporaryDirectory(prefix=f"bench-{models}-") as tmp:
         project = Path(tmp)
         prepare(project, models)
-        return {step: measure.summary(step, project, runs) for step in only}
+        return measure.summaries(only, project, runs)
 
 
 def comparisons(results: dict[int, dict[str, measure.Summary]]) -> list[dict]:

@@ -82,8 +82,17 @@ def process_sample(step: str, project: Path) -> Sample:
     return Sample(seconds, peak_kib / 1024, facts)
 
 
-def summary(step: str, project: Path, runs: int) -> Summary:
-    samples = [sample(step, project) for _ in range(runs)]
+def summaries(steps: list[str], project: Path, runs: int) -> dict[str, Summary]:
+    """`runs` samples of each step, taken in rounds of one sample of every step: a slow spell of
+    the machine falls on a step and its floor alike instead of on whichever step ran in it."""
+    samples: dict[str, list[Sample]] = {step: [] for step in steps}
+    for _ in range(runs):
+        for step in steps:
+            samples[step].append(sample(step, project))
+    return {step: _summary(taken) for step, taken in samples.items()}
+
+
+def _summary(samples: list[Sample]) -> Summary:
     times = [s.seconds for s in samples]
     return Summary(statistics.median(times), min(times), max(times), max(s.peak_rss_mb for s in samples), samples[-1].facts)
 
