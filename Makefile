@@ -27,7 +27,7 @@ $(UV_HOME)/bin/uv:
 # The venv with exactly what uv.lock pins (hashes checked), rebuilt when the lock changes. Where
 # Python may not write its bytecode caches (PYTHONDONTWRITEBYTECODE, as many CI images and this
 # project's CI machine set), every command would compile its imports again on each start (about
-# 0.3 s for `components check`): uv compiles them once at install instead (about 14 s).
+# 0.3 s for `components check`): uv compiles them once at install instead (4 to 18 s more).
 COMPILE_BYTECODE := $(if $(PYTHONDONTWRITEBYTECODE),1,0)
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	@echo "==> creating $(VENV) from uv.lock"
