@@ -309,8 +309,13 @@ def _subsection(lines: list[str], name: str) -> tuple[int, int]:
     return section[0] + 1, section[1]
 
 
-def _remove_owned(lines: list[str], start: int, end: int, owned: set[str], code: _Code) -> int:
-    """Drop owned entries between start and end, each with one neighbouring blank line; returns the new end."""
+def _sections_bottom_up(lines: list[str]) -> list[tuple[int, int, str]]:
+    """(first line, end line, name) of the entries of each quickstart subsection, the lowest first."""
+    return sorted(((*_subsection(lines, name), name) for name in SECTIONS), reverse=True)
+
+
+def _remove_owned(lines: list[str], start: int, end: int, owned: set[str], code: _Code) -> None:
+    """Drop owned entries between start and end, each with one neighbouring blank line."""
     removed = 0
     for entry in _entries(lines, start, end, code):
         if entry.include not in owned:
@@ -322,7 +327,6 @@ def _remove_owned(lines: list[str], start: int, end: int, owned: set[str], code:
             a -= 1
         del lines[a:b]
         removed += b - a
-    return end - removed
 
 
 def _insert(lines: list[str], start: int, end: int, generated: list[GeneratedEntry], key_of, code: _Code) -> None:
@@ -364,15 +368,13 @@ def merge(text: str, entries: dict[str, list[GeneratedEntry]], owned: set[str], 
     # The sections are edited from the bottom of the page up, so an edit leaves the lines above it
     # where they were; and whether a line is code depends only on the lines before it. So the page
     # is read twice, not once per edit: as it was for the removals, without its owned entries for
-    # the insertions.
-    sections = sorted(((*_subsection(lines, name), name) for name in SECTIONS), reverse=True)
+    # the insertions (the sections are found again in that reading, which _code keeps).
     code = _code(lines)
-    kept = [(start, _remove_owned(lines, start, end, owned, code), name) for start, end, name in sections]
-    shifts = [end - kept_end for (_, end, _), (_, kept_end, _) in zip(sections, kept, strict=True)]
+    for start, end, _ in _sections_bottom_up(lines):
+        _remove_owned(lines, start, end, owned, code)
     code = _code(lines)
-    for n, (start, end, name) in enumerate(kept):
-        above = sum(shifts[n + 1 :])  # lines removed from the sections above this one
-        _insert(lines, start - above, end - above, entries.get(name, []), key_of, code)
+    for start, end, name in _sections_bottom_up(lines):
+        _insert(lines, start, end, entries.get(name, []), key_of, code)
     # What was merged must read back as the same entries, or the next run would add them again.
     for name in SECTIONS:
         start, end = _subsection(lines, name)
